@@ -1,0 +1,75 @@
+"""Error bodies in the reference API's shapes, so Zendesk clients read them.
+
+404 is deliberately one fixed body: another account's object must answer exactly
+as a missing one (SPEC T3), so nothing about the object may leak into it.
+"""
+from __future__ import annotations
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+NOT_FOUND_BODY = {"error": "RecordNotFound", "description": "Not found"}
+
+
+def not_found_response() -> JsonResponse:
+    return JsonResponse(NOT_FOUND_BODY, status=404)
+
+
+def _details(detail) -> dict:
+    """DRF's ``{"field": ["msg"]}`` → Zendesk's ``{"field": [{"description": "msg"}]}``."""
+    if isinstance(detail, dict):
+        out = {}
+        for field, messages in detail.items():
+            if isinstance(messages, dict):
+                for sub, inner in _details(messages).items():
+                    out[f"{field}.{sub}"] = inner
+                continue
+            if not isinstance(messages, list):
+                messages = [messages]
+            out[field] = [{"description": str(m), "error": getattr(m, "code", "invalid")} for m in messages]
+        return out
+    if isinstance(detail, list):
+        return {"base": [{"description": str(m), "error": getattr(m, "code", "invalid")} for m in detail]}
+    return {"base": [{"description": str(detail), "error": getattr(detail, "code", "invalid")}]}
+
+
+class RecordInvalid(exceptions.APIException):
+    """422 with field errors, for a request that is well-formed but refused."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "Record validation errors"
+    default_code = "invalid"
+
+    def __init__(self, details: dict):
+        super().__init__()
+        self.details = details
+
+
+def zendesk_exception_handler(exc, context):
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        return Response(NOT_FOUND_BODY, status=404)
+    if isinstance(exc, RecordInvalid):
+        return Response(
+            {"error": "RecordInvalid", "description": "Record validation errors", "details": _details(exc.details)},
+            status=exc.status_code,
+        )
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "error": "InvalidRequest",
+            "description": "The request has invalid fields",
+            "details": _details(exc.detail),
+        }
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        response.data = {"error": "Couldn't authenticate you"}
+    elif isinstance(exc, exceptions.PermissionDenied):
+        response.data = {"error": "Forbidden", "description": str(exc.detail)}
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = {"error": "TooManyRequests", "description": str(exc.detail)}
+    else:
+        response.data = {"error": exc.__class__.__name__, "description": str(getattr(exc, "detail", exc))}
+    return response

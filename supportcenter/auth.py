@@ -1,0 +1,113 @@
+"""Who is calling, and may they (SPEC T4).
+
+API: HTTP Basic ``EMAIL/token:TOKEN`` (the Zendesk convention) or the browser
+session; either way the user must be an active member of the request's account.
+Pages: session login plus a membership, checked by the decorators below.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from supportcenter import tokens
+from supportcenter.models import ApiToken
+from supportcenter.tenancy import membership_of, not_found
+
+AUTH_FAILED_MESSAGE = "Couldn't authenticate you"
+ADMIN_ONLY_MESSAGE = "Only account admins can do this."
+
+
+class ZendeskTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Basic base64(email/token:TOKEN)`` for the request's account."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.lower().startswith("basic "):
+            return None
+        credential = tokens.parse_basic_token(header)
+        account = getattr(request._request, "account", None)
+        if credential is None or account is None:
+            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+        email, raw_token = credential
+        token = (
+            ApiToken.objects.filter(
+                account=account,
+                key_hash=tokens.hash_token(raw_token),
+                revoked_at__isnull=True,
+                user__email__iexact=email,
+                user__is_active=True,
+            )
+            .select_related("user")
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+        request._request.user = token.user
+        if membership_of(request._request) is None:
+            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return 'Basic realm="api"'
+
+
+class MemberSessionAuthentication(authentication.SessionAuthentication):
+    """The browser session, only for a member of the host's account (CSRF enforced)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        if membership_of(request._request) is None:
+            return None
+        return result
+
+
+class IsAccountMember(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return membership_of(request._request) is not None
+
+
+class IsAccountAdmin(permissions.BasePermission):
+    message = ADMIN_ONLY_MESSAGE
+
+    def has_permission(self, request, view) -> bool:
+        membership = membership_of(request._request)
+        return membership is not None and membership.is_admin
+
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def member_required(view: ViewFunc) -> ViewFunc:
+    """A page of an account: needs the account, a login and a membership in it."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if getattr(request, "account", None) is None:
+            return not_found(request)
+        if not request.user.is_authenticated or membership_of(request) is None:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view: ViewFunc) -> ViewFunc:
+    """An admin-center page: agents are refused with 403 (SPEC T4)."""
+
+    @member_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not membership_of(request).is_admin:
+            raise PermissionDenied(ADMIN_ONLY_MESSAGE)
+        return view(request, *args, **kwargs)
+
+    return wrapper

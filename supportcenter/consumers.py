@@ -1,0 +1,73 @@
+"""WebSocket edge: tenant and member checks for every socket (SPEC R13)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django_scopes import scope
+
+from supportcenter.models import Account, Membership
+from supportcenter.realtime import account_group, user_group
+from supportcenter.tenancy import account_for_host
+
+
+def _header(scope_: dict, name: bytes) -> str:
+    for key, value in scope_.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+class TenantWebSocketMiddleware:
+    """Puts the host's account (or None) into the scope, as TenantMiddleware does for HTTP."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope_, receive, send):
+        if scope_["type"] == "websocket":
+            _names, account = await database_sync_to_async(account_for_host)(_header(scope_, b"host"))
+            scope_ = dict(scope_, account=account)
+        return await self.app(scope_, receive, send)
+
+
+@database_sync_to_async
+def _membership(account: Account, user) -> Membership | None:
+    if user is None or not user.is_authenticated:
+        return None
+    with scope(account=account):
+        return Membership.objects.filter(account=account, user=user, is_active=True).first()
+
+
+class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
+    """Base of every socket: only a member of the host's account, from a page of that host.
+
+    The Origin must name the same host as the socket: a page of another account
+    (or another site) cannot open a socket with this browser's session cookie.
+    """
+
+    membership: Membership | None = None
+
+    async def connect(self) -> None:
+        account = self.scope.get("account")
+        origin = _header(self.scope, b"origin")
+        if account is None or not origin or urlsplit(origin).netloc != _header(self.scope, b"host"):
+            await self.close(code=4403)
+            return
+        self.membership = await _membership(account, self.scope.get("user"))
+        if self.membership is None:
+            await self.close(code=4401)
+            return
+        self.groups_joined = [account_group(account.pk), user_group(account.pk, self.membership.user_id)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "account": account.subdomain, "role": self.membership.role})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def push(self, message: dict) -> None:
+        await self.send_json({"type": message["event"], "payload": message["payload"]})

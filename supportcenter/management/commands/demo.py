@@ -1,0 +1,47 @@
+"""One command for the embedded demo: migrate, seed, a task worker and the server."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the demo: migrate, seed, start a django-q2 worker and the ASGI server."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default=os.environ.get("SC_DEMO_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("SC_DEMO_PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
+
+    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo")
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+        db = settings.DATABASES["default"]
+        self.stdout.write(
+            f"Database: {db['ENGINE'].rsplit('.', 1)[-1]}; channel layer: "
+            f"{settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}; "
+            f"task worker: {'django-q2 (pid %d)' % worker.pid if worker else 'off'}"
+        )
+        self.stdout.write(self.style.SUCCESS(
+            f"Open http://acme.{settings.BASE_DOMAIN}:{port}/ and sign in as alice@acme.test"
+        ))
+        from daphne.cli import CommandLineInterface
+
+        try:
+            CommandLineInterface().run(["-b", host, "-p", str(port), "supportcenter.asgi:application"])
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

@@ -1,0 +1,67 @@
+"""Writes of the core: people and API tokens. One transaction and one audit entry each."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from supportcenter import tokens
+from supportcenter.audit import audit_record
+from supportcenter.models import Account, ApiToken, Membership, User
+
+NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
+DESCRIPTION_REQUIRED_MESSAGE = "Give the token a description."
+
+
+class ServiceError(Exception):
+    """A refused write; ``field`` names the input at fault, ``message`` says why."""
+
+    def __init__(self, message: str, *, field: str = "base"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@transaction.atomic
+def membership_grant(
+    *, account: Account, user: User, role: str, actor: User | None = None
+) -> Membership:
+    membership, _created = Membership.objects.update_or_create(
+        account=account, user=user, defaults={"role": role, "is_active": True}
+    )
+    audit_record(account=account, actor=actor, action="membership.grant", target=membership, role=role)
+    return membership
+
+
+@transaction.atomic
+def api_token_create(
+    *, account: Account, user: User, description: str, actor: User
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns it with the raw value, shown only once."""
+    description = description.strip()
+    if not description:
+        raise ServiceError(DESCRIPTION_REQUIRED_MESSAGE, field="description")
+    if not Membership.objects.filter(account=account, user=user, is_active=True).exists():
+        raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
+    raw = tokens.generate_token()
+    token = ApiToken.objects.create(
+        account=account,
+        user=user,
+        description=description[:200],
+        key_hash=tokens.hash_token(raw),
+        key_prefix=raw[:6],
+        created_by=actor,
+    )
+    audit_record(account=account, actor=actor, action="api_token.create", target=token, user=user.pk)
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, account: Account, token: ApiToken, actor: User) -> ApiToken:
+    # Conditional UPDATE: revoking twice is harmless and records one revocation.
+    changed = ApiToken.objects.filter(account=account, pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    token.refresh_from_db()
+    if changed:
+        audit_record(account=account, actor=actor, action="api_token.revoke", target=token)
+    return token

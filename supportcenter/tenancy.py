@@ -1,0 +1,118 @@
+"""Finding the tenant of a request, once, at the edge (SPEC T1-T3).
+
+The account comes from the host's subdomain (``acme.<base domain>``). An API
+request on the bare base domain finds it from its API credential instead. For
+the rest of the request django-scopes holds the account, so a query on a tenant
+table that is not scoped to it raises instead of leaking another account's rows.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django_scopes import scope, scopes_disabled
+
+from supportcenter.models import Account, ApiToken, Membership
+from supportcenter import tokens
+
+NO_ACCOUNT_MESSAGE = "There is no support center at this address."
+
+
+def subdomain_from_host(host: str) -> str | None:
+    """``acme.localhost:8000`` → ``acme``; the bare domain or an IP → None.
+
+    A host under the base domain with more than one label (``a.b.localhost``)
+    answers ``""``: a name that can never be an account.
+    """
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.lower().rstrip(".")
+    suffix = "." + settings.BASE_DOMAIN
+    if not hostname.endswith(suffix):
+        return None
+    label = hostname[: -len(suffix)]
+    return label if "." not in label else ""
+
+
+def account_for_host(host: str) -> tuple[bool, Account | None]:
+    """(host names an account, that account or None when there is none)."""
+    subdomain = subdomain_from_host(host)
+    if subdomain is None:
+        return False, None
+    return True, Account.objects.filter(subdomain=subdomain).first()
+
+
+def account_for_credential(request: HttpRequest) -> Account | None:
+    """The account of the API token in the Authorization header, on the bare domain.
+
+    This is the one lookup of a token across accounts, by its hash: the token is
+    a secret that belongs to exactly one account, so finding it names the tenant.
+    DRF's authentication checks the credential in full afterwards.
+    """
+    credential = tokens.parse_basic_token(request.META.get("HTTP_AUTHORIZATION", ""))
+    if credential is None:
+        return None
+    _email, raw_token = credential
+    with scopes_disabled():
+        token = (
+            ApiToken.objects.select_related("account")
+            .filter(key_hash=tokens.hash_token(raw_token), revoked_at__isnull=True)
+            .first()
+        )
+    return token.account if token else None
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        names_account, account = account_for_host(request.get_host())
+        if names_account and account is None:
+            return not_found(request, NO_ACCOUNT_MESSAGE)
+        if account is None and request.path.startswith("/api/"):
+            account = account_for_credential(request)
+        request.account = account
+        request._membership_cache = None
+        if account is None:
+            # No scope is activated: any tenant query on this request raises.
+            return self.get_response(request)
+        with scope(account=account):
+            return self.get_response(request)
+
+
+def membership_of(request: HttpRequest) -> Membership | None:
+    """The active membership of the request's user in the request's account."""
+    account = getattr(request, "account", None)
+    user = getattr(request, "user", None)
+    if account is None or user is None or not user.is_authenticated:
+        return None
+    cached = getattr(request, "_membership_cache", None)
+    if cached is not None and cached.user_id == user.pk:
+        return cached
+    membership = (
+        Membership.objects.filter(account=account, user=user, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    request._membership_cache = membership
+    return membership
+
+
+def not_found(request: HttpRequest, message: str = "") -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from supportcenter.api_errors import not_found_response
+
+        return not_found_response()
+    return TemplateResponse(
+        request, "404.html", {"message": message}, status=404
+    ).render()
+
+
+def account_context(request: HttpRequest) -> dict:
+    return {
+        "account": getattr(request, "account", None),
+        "membership": membership_of(request),
+        "base_domain": settings.BASE_DOMAIN,
+    }

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from supportcenter import api, views
+
+api_v2 = [
+    path("users/me.json", api.MeView.as_view(), name="api_me"),
+    path("users/<int:user_id>.json", api.UserDetailView.as_view(), name="api_user"),
+]
+
+urlpatterns = [
+    path("", views.root, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("admin-center/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("admin-center/api-tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("api/v2/", include(api_v2)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+]
+
+handler404 = "supportcenter.views.error_404"

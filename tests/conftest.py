@@ -1,0 +1,166 @@
+"""The fixed cast (DESIGN.md): account acme (alice admin, bob and dave agents) and
+account globex (charlie admin), plus clients for pages and the API."""
+from __future__ import annotations
+
+import base64
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_scopes import scope, scopes_disabled
+
+from supportcenter import services
+from supportcenter.models import Account, Membership, User
+
+PASSWORD = "correct-horse-battery-9"
+
+
+# --- Backends: CI must run on PostgreSQL + Redis, never silently on less ----------
+def _backends() -> tuple[str, str]:
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return database, layer
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_report_header(config) -> list[str]:
+    database, layer = _backends()
+    return [f"support center backends: database={database}, channel layer={layer}"]
+
+
+def pytest_sessionstart(session) -> None:
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    database, layer = _backends()
+    problems = []
+    if database != "postgresql":
+        problems.append("CI=true but the database is %s: set DATABASE_URL to PostgreSQL" % database)
+    elif not _reachable(settings.DATABASE_URL, 5432):
+        problems.append("CI=true but PostgreSQL at DATABASE_URL is unreachable")
+    if layer != "RedisChannelLayer":
+        problems.append("CI=true but the channel layer is %s: set REDIS_URL" % layer)
+    elif not _reachable(settings.REDIS_URL, 6379):
+        problems.append("CI=true but Redis at REDIS_URL is unreachable")
+    if problems:
+        pytest.exit("; ".join(problems), returncode=3)
+
+
+def redis_available() -> bool:
+    return bool(settings.REDIS_URL) and _reachable(settings.REDIS_URL, 6379)
+
+
+# --- The cast -------------------------------------------------------------------
+def make_account(subdomain: str, **extra) -> Account:
+    defaults = {"name": subdomain.capitalize(), "time_zone": "UTC", "region": "US"}
+    defaults.update(extra)
+    return Account.objects.create(subdomain=subdomain, **defaults)
+
+
+def make_member(account: Account, email: str, name: str, role: str) -> User:
+    with scopes_disabled():
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email, PASSWORD, name=name
+        )
+    with scope(account=account):
+        services.membership_grant(account=account, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def acme(db) -> Account:
+    return make_account("acme", name="Acme Support", time_zone="America/New_York")
+
+
+@pytest.fixture
+def globex(db) -> Account:
+    return make_account("globex", name="Globex Helpdesk", time_zone="Asia/Tokyo", region="JP")
+
+
+@pytest.fixture
+def alice(acme) -> User:
+    return make_member(acme, "alice@acme.test", "Alice Admin", Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def bob(acme) -> User:
+    return make_member(acme, "bob@acme.test", "Bob Agent", Membership.Role.AGENT)
+
+
+@pytest.fixture
+def dave(acme) -> User:
+    return make_member(acme, "dave@acme.test", "Dave Agent", Membership.Role.AGENT)
+
+
+@pytest.fixture
+def charlie(globex) -> User:
+    return make_member(globex, "charlie@globex.test", "Charlie Admin", Membership.Role.ADMIN)
+
+
+# --- Clients --------------------------------------------------------------------
+def host_of(account: Account | None) -> str:
+    return f"{account.subdomain}.{settings.BASE_DOMAIN}" if account else settings.BASE_DOMAIN
+
+
+def page_client(account: Account, user: User | None = None) -> Client:
+    """A browser-like client on the account's host, signed in as ``user``."""
+    client = Client(HTTP_HOST=host_of(account))
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def basic_auth(email: str, raw_token: str) -> str:
+    return "Basic " + base64.b64encode(f"{email}/token:{raw_token}".encode()).decode()
+
+
+def new_token(account: Account, user: User) -> str:
+    with scope(account=account):
+        _token, raw = services.api_token_create(account=account, user=user, description="tests", actor=user)
+    return raw
+
+
+def api_client(account: Account, user: User, *, host: Account | None | str = "own") -> Client:
+    """An API client with ``user``'s token of ``account``, on that account's host by default."""
+    target = account if host == "own" else host
+    return Client(HTTP_HOST=host_of(target), HTTP_AUTHORIZATION=basic_auth(user.email, new_token(account, user)))
+
+
+@pytest.fixture
+def alice_client(acme, alice) -> Client:
+    return page_client(acme, alice)
+
+
+@pytest.fixture
+def bob_client(acme, bob) -> Client:
+    return page_client(acme, bob)
+
+
+@pytest.fixture
+def charlie_client(globex, charlie) -> Client:
+    return page_client(globex, charlie)
+
+
+@pytest.fixture
+def alice_api(acme, alice) -> Client:
+    return api_client(acme, alice)
+
+
+@pytest.fixture
+def bob_api(acme, bob) -> Client:
+    return api_client(acme, bob)
+
+
+@pytest.fixture
+def charlie_api(globex, charlie) -> Client:
+    return api_client(globex, charlie)
