@@ -56,6 +56,25 @@ def pytest_sessionstart(session) -> None:
         pytest.exit("; ".join(problems), returncode=3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_connections(django_db_setup, django_db_blocker):
+    """Let the test database be dropped at the end on PostgreSQL.
+
+    Consumers reach the database from asgiref's executor threads, whose
+    connections the main thread cannot close; they would block DROP DATABASE.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def redis_available() -> bool:
     return bool(settings.REDIS_URL) and _reachable(settings.REDIS_URL, 6379)
 
