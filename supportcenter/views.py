@@ -55,6 +55,18 @@ def root(request: HttpRequest) -> HttpResponse:
     return home(request) if request.account is not None else landing(request)
 
 
+@admin_required
+def admin_center(request: HttpRequest) -> HttpResponse:
+    return render(request, "supportcenter/admin_center.html")
+
+
+@admin_required
+def admin_members(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "supportcenter/admin_members.html", {"members": selectors.member_list(account=request.account)}
+    )
+
+
 class TokenForm(forms.Form):
     description = forms.CharField(max_length=200)
     user = forms.TypedChoiceField(coerce=int, label="Owner")

@@ -16,6 +16,7 @@ def test_alice_signs_in_and_creates_an_api_token(page, live_server, acme, alice,
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('Acme Support')")
     page.click("text=Admin center")
+    page.click("text=API tokens")
     page.fill("#id_description", "Nightly export")
     page.click("text=Create token")
     token = page.text_content("#new-token-value").strip()

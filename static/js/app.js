@@ -1,3 +1,5 @@
+// Support Center page helpers, hand-written.
+
 // Copy buttons: <button data-copy="#selector"> copies that element's text.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
@@ -17,4 +19,10 @@ document.addEventListener("click", (event) => {
     area.remove();
     done();
   }
+});
+
+// Destructive buttons: <form data-confirm="Revoke this token?"> asks first.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
 });
