@@ -10,6 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from supportcenter.errors import ServiceError
+
 NOT_FOUND_BODY = {"error": "RecordNotFound", "description": "Not found"}
 
 
@@ -50,6 +52,8 @@ class RecordInvalid(exceptions.APIException):
 def zendesk_exception_handler(exc, context):
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response(NOT_FOUND_BODY, status=404)
+    if isinstance(exc, ServiceError):
+        exc = RecordInvalid({exc.field: [exceptions.ErrorDetail(exc.message, code=exc.code)]})
     if isinstance(exc, RecordInvalid):
         return Response(
             {"error": "RecordInvalid", "description": "Record validation errors", "details": _details(exc.details)},

@@ -6,19 +6,11 @@ from django.utils import timezone
 
 from supportcenter import tokens
 from supportcenter.audit import audit_record
+from supportcenter.errors import ServiceError
 from supportcenter.models import Account, ApiToken, Membership, User
 
 NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 DESCRIPTION_REQUIRED_MESSAGE = "Give the token a description."
-
-
-class ServiceError(Exception):
-    """A refused write; ``field`` names the input at fault, ``message`` says why."""
-
-    def __init__(self, message: str, *, field: str = "base"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from supportcenter import selectors, services
+from supportcenter.errors import ServiceError
 from supportcenter.auth import admin_required, member_required
 from supportcenter.tenancy import membership_of, not_found
 
@@ -89,7 +90,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 actor=request.user,
             )
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             # Shown once, on the next page load, then gone from the session.

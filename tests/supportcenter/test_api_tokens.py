@@ -52,11 +52,12 @@ def test_a_token_cannot_be_made_for_a_non_member(alice_client, acme, alice, glob
 
 def test_service_refusals_carry_their_messages(acme, alice, globex, charlie):
     from supportcenter import services
+    from supportcenter.errors import ServiceError
 
     with scope(account=acme):
-        with pytest.raises(services.ServiceError, match=DESCRIPTION_REQUIRED_MESSAGE):
+        with pytest.raises(ServiceError, match=DESCRIPTION_REQUIRED_MESSAGE):
             services.api_token_create(account=acme, user=alice, description=" ", actor=alice)
-        with pytest.raises(services.ServiceError, match=NOT_A_MEMBER_MESSAGE):
+        with pytest.raises(ServiceError, match=NOT_A_MEMBER_MESSAGE):
             services.api_token_create(account=acme, user=charlie, description="x", actor=alice)
 
 

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from supportcenter import services
+from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 
 
@@ -27,6 +28,6 @@ class Command(BaseCommand):
                 _token, raw = services.api_token_create(
                     account=tenant, user=user, description=description, actor=user
                 )
-            except services.ServiceError as error:
+            except ServiceError as error:
                 raise CommandError(error.message) from None
         self.stdout.write(raw)
