@@ -1,0 +1,1 @@
+"""The call simulator (SPEC O1): see engine.py."""
