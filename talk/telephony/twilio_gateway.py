@@ -1,0 +1,48 @@
+"""The production carrier, through the official ``twilio`` REST client."""
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
+from twilio.rest import Client
+
+from talk.telephony.base import GatewayError, OutboundCall
+
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class TwilioGateway:
+    def __init__(self, *, account_sid: str, auth_token: str, http_client: HttpClient | None = None):
+        # http_client is the seam the tests use: the real client, a fake transport.
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+
+    def place_call(self, call: OutboundCall) -> str:
+        try:
+            created = self.client.calls.create(
+                to=call.to,
+                from_=call.from_,
+                url=call.url,
+                method="POST",
+                status_callback=call.status_callback,
+                status_callback_method="POST",
+                status_callback_event=STATUS_EVENTS,
+                timeout=call.timeout_seconds,
+            )
+        except TwilioRestException as error:
+            raise GatewayError(f"Twilio refused the call: {error.msg}", retryable=error.status >= 500) from error
+        except TwilioException as error:
+            raise GatewayError(f"Twilio could not be reached: {error}", retryable=True) from error
+        return created.sid
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        self._update(call_sid, url=url, method="POST")
+
+    def end_call(self, *, call_sid: str) -> None:
+        self._update(call_sid, status="completed")
+
+    def _update(self, call_sid: str, **fields) -> None:
+        try:
+            self.client.calls(call_sid).update(**fields)
+        except TwilioRestException as error:
+            raise GatewayError(f"Twilio refused the update: {error.msg}", retryable=error.status >= 500) from error
+        except TwilioException as error:
+            raise GatewayError(f"Twilio could not be reached: {error}", retryable=True) from error
