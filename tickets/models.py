@@ -1,0 +1,138 @@
+"""Tickets (SPEC K1): requesters, tickets and their public or internal comments."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
+
+from supportcenter.models import TenantModel
+
+
+class EndUser(TenantModel):
+    """A requester: a person who asks for help, known by phone number and/or email.
+
+    Not a ``User``: end users never sign in. Unique per account by phone (Talk
+    finds the caller's tickets by the caller id) and by email.
+    """
+
+    name = models.CharField(max_length=200, blank=True)
+    phone = PhoneNumberField(null=True, blank=True)  # E.164 in the database
+    email = models.EmailField(blank=True)  # stored lower-cased by the services
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "phone"], condition=Q(phone__isnull=False), name="enduser_unique_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "email"], condition=~Q(email=""), name="enduser_unique_email"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.name:
+            return self.name
+        if self.phone:
+            return self.phone.as_international
+        return self.email or f"End user {self.pk}"
+
+
+class TicketCounter(TenantModel):
+    """The last ticket number handed out in an account (one row per account).
+
+    Ticket numbers are small and sequential per account, as Zendesk users expect,
+    yet say nothing about any other account's volume. The row is incremented with
+    a single conditional UPDATE inside the ticket's transaction, so two concurrent
+    creations queue on its row lock instead of taking the same number.
+    """
+
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account"], name="ticketcounter_unique_account")]
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+class Via(models.TextChoices):
+    """The channel a ticket or comment came through (Zendesk's ``via.channel``)."""
+
+    VOICE = "voice", "Phone call"
+    API = "api", "API"
+    WEB = "web", "Web"
+
+
+class Ticket(TenantModel):
+    Status = TicketStatus
+    Via = Via
+
+    # The public id in URLs and the API; ``id`` (random) stays internal.
+    number = models.PositiveBigIntegerField(editable=False)
+    subject = models.CharField(max_length=255)
+    # The first public comment's body, kept for the API's read-only ``description``.
+    description = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=8, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB, editable=False)
+    requester = models.ForeignKey(
+        EndUser, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="ticket_unique_number"),
+            models.CheckConstraint(
+                condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="ticket_account_status"),
+            models.Index(fields=["account", "assignee"], name="ticket_account_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Comment(TenantModel):
+    """A public reply (the requester may see it) or an internal note (agents only, K2)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    # Null means the system (Talk writes call events as internal comments).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField()
+    public = models.BooleanField(default=True)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_created")]
+
+    def __str__(self) -> str:
+        return f"{'Public' if self.public else 'Internal'} comment on #{self.ticket.number}"
