@@ -44,4 +44,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
             if existing is None or existing.role != role or not existing.is_active:
                 services.membership_grant(account=account, user=user, role=role)
             rows.append((subdomain, email, role))
+        from talk.demo import seed_talk_demo  # talk builds on the core: imported here, not at the top
+
+        seed_talk_demo(accounts)
     return rows

@@ -32,6 +32,26 @@ if PRODUCTION and DEBUG:
 # Accounts live at <subdomain>.<SC_BASE_DOMAIN> (SPEC T1).
 BASE_DOMAIN = env_str("SC_BASE_DOMAIN") if PRODUCTION else env_str("SC_BASE_DOMAIN", "localhost")
 BASE_DOMAIN = BASE_DOMAIN.lower().strip(".")
+# Telephony webhooks are addressed to the bare base domain (the line's token names the
+# tenant, SPEC T5). The public address the provider uses, e.g. https://support.example.com;
+# unset → the admin's request scheme + the base domain + its port.
+PUBLIC_BASE_URL = env_str("SC_PUBLIC_BASE_URL", "").rstrip("/")
+if PUBLIC_BASE_URL and (
+    not PUBLIC_BASE_URL.startswith(("http://", "https://")) or "/" in PUBLIC_BASE_URL.split("://", 1)[1]
+):
+    raise ImproperlyConfigured("SC_PUBLIC_BASE_URL must be a scheme and host, e.g. https://support.example.com.")
+
+# Encrypts provider secrets at rest (talk.crypto). Comma-separated: the first key
+# encrypts, all decrypt (rotation). Not derived from SECRET_KEY in production, so
+# rotating the secret key does not make the stored auth tokens unreadable.
+FIELD_ENCRYPTION_KEY = (
+    env_str("SC_FIELD_ENCRYPTION_KEY")
+    if PRODUCTION
+    else env_str("SC_FIELD_ENCRYPTION_KEY", "dev-field-encryption:" + SECRET_KEY)
+)
+if PRODUCTION and min(len(k.strip()) for k in FIELD_ENCRYPTION_KEY.split(",")) < 32:
+    raise ImproperlyConfigured("SC_FIELD_ENCRYPTION_KEY must be 32 characters or more (or a Fernet key).")
+
 ALLOWED_HOSTS = env_list(
     "SC_ALLOWED_HOSTS",
     [BASE_DOMAIN, f".{BASE_DOMAIN}"] + ([] if PRODUCTION else ["127.0.0.1", "[::1]", "testserver"]),

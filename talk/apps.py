@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class TalkConfig(AppConfig):
     name = "talk"
+
+    def ready(self) -> None:
+        from talk import signals  # noqa: F401  (connects the receivers)

@@ -47,6 +47,7 @@ PRODUCTION_ENV = {
     "SC_BASE_DOMAIN": "support.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SC_FIELD_ENCRYPTION_KEY": "field-key-" + "Hq3!vR8@kZ1#tM6$" * 2,
 }
 
 

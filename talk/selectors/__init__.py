@@ -1,0 +1,40 @@
+"""Reads of talk, one module per concept; call them as ``talk.selectors.<name>``."""
+from talk.selectors.greetings import (
+    access_greeting,
+    greeting_list,
+    greeting_say,
+    greeting_usage,
+    prompt_greeting,
+)
+from talk.selectors.lines import (
+    access_line,
+    callback_caller_id,
+    effective_callback_language,
+    line_callback_supported,
+    line_for_webhook_token,
+    line_greeting,
+    line_list,
+    line_warnings,
+    line_webhook_urls,
+)
+from talk.selectors.telephony import telephony_auth_token, telephony_provider, telephony_settings_get
+
+__all__ = [
+    "access_greeting",
+    "access_line",
+    "callback_caller_id",
+    "effective_callback_language",
+    "greeting_list",
+    "greeting_say",
+    "greeting_usage",
+    "line_callback_supported",
+    "line_for_webhook_token",
+    "line_greeting",
+    "line_list",
+    "line_warnings",
+    "line_webhook_urls",
+    "prompt_greeting",
+    "telephony_auth_token",
+    "telephony_provider",
+    "telephony_settings_get",
+]

@@ -1,0 +1,49 @@
+"""Reads of greetings (SPEC L6)."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from supportcenter.models import Account
+from talk import greetings_catalog
+from talk.models import Greeting
+from talk.voices import FALLBACK_LANGUAGE, voice_language
+
+
+def greeting_list(*, account: Account, category: str | None = None) -> QuerySet[Greeting]:
+    """System defaults and the account's own, by category (system first)."""
+    greetings = Greeting.objects.filter(account=account)
+    if category:
+        greetings = greetings.filter(category=category)
+    return greetings.order_by("category", "-is_system", "language", "name")
+
+
+def access_greeting(*, account: Account, greeting_id: int) -> Greeting | None:
+    """The greeting ``greeting_id`` of ``account`` (system or own), or None.
+
+    Security contract: returns only a greeting of ``account``; another account's
+    id answers None, exactly as a missing id does (SPEC T3).
+    """
+    return Greeting.objects.filter(account=account, pk=greeting_id).first()
+
+
+def prompt_greeting(*, account: Account, category: str, language: str) -> Greeting | None:
+    """The system greeting of ``category`` in ``language``, else in English (SPEC L3)."""
+    wanted = voice_language(language)
+    keys = [greetings_catalog.system_key(category, wanted), greetings_catalog.system_key(category, FALLBACK_LANGUAGE)]
+    found = {g.system_key: g for g in Greeting.objects.filter(account=account, is_system=True, system_key__in=keys)}
+    return found.get(keys[0]) or found.get(keys[1])
+
+
+def greeting_say(greeting: Greeting, *, key: str = "", number: str = "") -> str:
+    """The greeting's text with its placeholders filled: ``{key}`` and ``{number}``.
+
+    Plain replacement, not ``str.format``: an admin's text may contain other braces.
+    """
+    return greeting.text.replace("{key}", key).replace("{number}", number)
+
+
+def greeting_usage(*, account: Account, greeting: Greeting) -> list:
+    """The lines that use ``greeting`` in any slot."""
+    from talk.services.greetings import _lines_using
+
+    return list(_lines_using(account=account, greeting=greeting).order_by("name"))

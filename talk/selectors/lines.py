@@ -1,0 +1,163 @@
+"""Reads of lines (SPEC L1-L7, T5). Every one takes the account or the line."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_scopes import scopes_disabled
+
+from supportcenter.models import Account
+from talk.models import Greeting, Line
+from talk.voices import LANGUAGE_NAMES, has_voice, voice_language
+
+# Fixed paths: the webhook views (talk/webhooks) serve them; providers are configured with them.
+VOICE_WEBHOOK_PATH = "/talk/webhooks/{token}/voice/"
+STATUS_WEBHOOK_PATH = "/talk/webhooks/{token}/status/"
+
+TOLL_FREE_WARNING = (
+    "This is a toll-free number. Some carriers cannot place outbound calls from toll-free numbers: "
+    "check with your carrier before you use it for callbacks."
+)
+LANGUAGE_FALLBACK_WARNING = "Talk has no voice for {language}; the number-confirmation prompts play in English."
+
+CALLBACK_OFF_REASON = "Callback is off on this line."
+CALLBACK_DIGITAL_REASON = "Callback is not available on digital lines."
+CALLBACK_NO_OUTBOUND_REASON = "The SIP line has no outbound number."
+LINE_DISABLED_REASON = "The line is disabled."
+
+
+def line_list(*, account: Account) -> QuerySet[Line]:
+    return Line.objects.filter(account=account).order_by("name", "created_at")
+
+
+def access_line(*, account: Account, line_id: int) -> Line | None:
+    """The line ``line_id`` of ``account``, or None.
+
+    Security contract: returns only a line of ``account``; another account's id
+    answers None, exactly as a missing id does (SPEC T3).
+    """
+    return (
+        Line.objects.filter(account=account, pk=line_id)
+        .select_related("callback_greeting", "callback_confirmation_greeting", "welcome_greeting", "hold_greeting")
+        .first()
+    )
+
+
+def line_for_webhook_token(token: str) -> Line | None:
+    """The line named by a webhook URL's token, with its account, or None (SPEC T5).
+
+    Security contract: this is the one lookup of a line across accounts. The token
+    is a 192-bit secret that belongs to exactly one line, so finding it names the
+    tenant; the caller must still check the provider signature with that account's
+    credentials (``telephony_auth_token``) before trusting anything else.
+    """
+    if not token or len(token) > 64:
+        return None
+    with scopes_disabled():  # the tenant is not known until the token names it
+        return Line.objects.select_related("account").filter(webhook_token=token).first()
+
+
+def _public_base(request: HttpRequest | None) -> str:
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL
+    if request is None:
+        return f"{'https' if settings.TLS else 'http'}://{settings.BASE_DOMAIN}"
+    # The port of the Host the admin's browser used (not SERVER_PORT, which behind a
+    # proxy is the app server's internal port); webhooks go to the bare base domain.
+    host = request.get_host()
+    port = ""
+    if not host.endswith("]") and ":" in host:
+        port = host.rsplit(":", 1)[1]
+    default_port = "443" if request.scheme == "https" else "80"
+    suffix = f":{port}" if port and port != default_port else ""
+    return f"{request.scheme}://{settings.BASE_DOMAIN}{suffix}"
+
+
+def line_webhook_urls(*, line: Line, request: HttpRequest | None = None) -> dict[str, str]:
+    """The absolute URLs to paste into the provider's console for this line (SPEC T5).
+
+    ``settings.PUBLIC_BASE_URL`` when set; else the request's scheme, the base
+    domain and the request's port.
+    """
+    base = _public_base(request)
+    return {
+        "voice_url": base + VOICE_WEBHOOK_PATH.format(token=line.webhook_token),
+        "status_callback_url": base + STATUS_WEBHOOK_PATH.format(token=line.webhook_token),
+    }
+
+
+def effective_callback_language(line: Line) -> str:
+    """The language of the number-confirmation prompts (SPEC L3).
+
+    The line's language, else the account's default; English when the voice
+    catalogue lacks it (seed).
+    """
+    language = line.callback_language or line.account.default_language
+    return voice_language(language)
+
+
+def line_callback_supported(line: Line) -> tuple[bool, str]:
+    """The line's part of "callback is available" (SPEC C2, L1, L4): (ok, reason if not).
+
+    The agents' part (at least one online or away) belongs to routing.
+    """
+    if not line.enabled:
+        return False, LINE_DISABLED_REASON
+    if line.kind == Line.Kind.DIGITAL:
+        return False, CALLBACK_DIGITAL_REASON
+    if not line.callback_enabled:
+        return False, CALLBACK_OFF_REASON
+    if line.kind == Line.Kind.SIP and not line.outbound_number:
+        return False, CALLBACK_NO_OUTBOUND_REASON
+    return True, ""
+
+
+def callback_caller_id(line: Line) -> str:
+    """The E.164 number callbacks of this line are dialled from (L4, L7), or "".
+
+    The account-number policy uses the chosen number only while it is still the
+    number of a phone line of the account; otherwise the line's own number.
+    """
+    if line.callback_caller_id_policy == Line.CallerIdPolicy.ACCOUNT_NUMBER and line.callback_outbound_caller_id:
+        if Line.objects.filter(
+            account_id=line.account_id, kind=Line.Kind.PHONE, number=line.callback_outbound_caller_id
+        ).exists():
+            return line.callback_outbound_caller_id.as_e164
+    number = line.dial_out_number
+    return number.as_e164 if number else ""
+
+
+def line_warnings(line: Line) -> list[str]:
+    """What an admin should know but is allowed (SPEC L5, L3)."""
+    warnings = []
+    if line.is_toll_free:
+        warnings.append(TOLL_FREE_WARNING)
+    language = line.callback_language or line.account.default_language
+    if not has_voice(language):
+        warnings.append(LANGUAGE_FALLBACK_WARNING.format(language=LANGUAGE_NAMES.get(language, language)))
+    return warnings
+
+
+def line_greeting(*, line: Line, category: str) -> Greeting | None:
+    """The greeting a line plays for ``category``: its own pick, else the system default.
+
+    The pick of welcome, hold, callback and callback confirmation is the line's;
+    every other category (menu, number entry, read-back, ...) is a system prompt in
+    the line's effective callback language (L3).
+    """
+    from talk.selectors.greetings import prompt_greeting
+
+    slot = {
+        Greeting.Category.WELCOME: "welcome_greeting",
+        Greeting.Category.HOLD: "hold_greeting",
+        Greeting.Category.CALLBACK: "callback_greeting",
+        Greeting.Category.CALLBACK_CONFIRMATION: "callback_confirmation_greeting",
+    }.get(category)
+    if slot is not None:
+        chosen = getattr(line, slot)
+        if chosen is not None:
+            return chosen
+        language = line.account.default_language
+    else:
+        language = effective_callback_language(line)
+    return prompt_greeting(account=line.account, category=category, language=language)
