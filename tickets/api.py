@@ -88,6 +88,20 @@ class CommentPage(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class TicketErrorDetail(serializers.Serializer):
+    description = serializers.CharField()
+    error = serializers.CharField()
+
+
+class TicketError(serializers.Serializer):
+    """The reference's error body (supportcenter.api_errors)."""
+
+    error = serializers.CharField(help_text="InvalidRequest (400), RecordNotFound (404) or RecordInvalid (422).")
+    description = serializers.CharField()
+    details = serializers.DictField(child=TicketErrorDetail(many=True), required=False,
+                                    help_text="Per field: what is wrong with it.")
+
+
 def _via(channel: str) -> dict:
     return {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}}
 
@@ -263,7 +277,7 @@ def _subject_from(body: str) -> str:
 
 # --- Views ------------------------------------------------------------------------------
 class TicketListView(APIView):
-    @extend_schema(operation_id="tickets_list", parameters=PAGE_PARAMETERS, responses=TicketPage, summary="List tickets")
+    @extend_schema(operation_id="tickets_list", parameters=PAGE_PARAMETERS, responses={200: TicketPage, 400: TicketError}, summary="List tickets")
     def get(self, request: Request) -> Response:
         account = request._request.account
         order = "-number" if request.query_params.get("sort_order") == "desc" else "number"
@@ -274,7 +288,7 @@ class TicketListView(APIView):
         return Response(TicketPage(page).data)
 
     @extend_schema(
-        operation_id="ticket_create", request=TicketCreateEnvelope, responses={201: TicketEnvelope},
+        operation_id="ticket_create", request=TicketCreateEnvelope, responses={201: TicketEnvelope, 400: TicketError, 422: TicketError},
         summary="Create a ticket",
     )
     def post(self, request: Request) -> Response:
@@ -286,7 +300,8 @@ class TicketListView(APIView):
             if data["requester"] is not None:
                 if data["requester"]["phone"]:
                     requester = services.end_user_get_or_create_by_phone(
-                        account=account, phone=data["requester"]["phone"], name=data["requester"]["name"]
+                        account=account, phone=data["requester"]["phone"], name=data["requester"]["name"],
+                        email=data["requester"]["email"],
                     )
                 else:
                     requester = services.end_user_get_or_create_by_email(
@@ -308,13 +323,14 @@ class TicketListView(APIView):
 
 
 class TicketDetailView(APIView):
-    @extend_schema(operation_id="ticket_show", parameters=[NUMBER], responses=TicketEnvelope, summary="Show a ticket")
+    @extend_schema(operation_id="ticket_show", parameters=[NUMBER], responses={200: TicketEnvelope, 404: TicketError}, summary="Show a ticket")
     def get(self, request: Request, number: int) -> Response:
         ticket = _ticket_or_404(request._request.account, number)
         return Response(TicketEnvelope({"ticket": ticket_payload(request, ticket)}).data)
 
     @extend_schema(
-        operation_id="ticket_update", parameters=[NUMBER], request=TicketUpdateEnvelope, responses=TicketEnvelope,
+        operation_id="ticket_update", parameters=[NUMBER], request=TicketUpdateEnvelope,
+        responses={200: TicketEnvelope, 400: TicketError, 404: TicketError, 422: TicketError},
         summary="Update a ticket or comment on it",
     )
     def put(self, request: Request, number: int) -> Response:
@@ -339,7 +355,7 @@ class TicketDetailView(APIView):
 
 class TicketCommentListView(APIView):
     @extend_schema(
-        operation_id="ticket_comments_list", parameters=[NUMBER, *PAGE_PARAMETERS], responses=CommentPage,
+        operation_id="ticket_comments_list", parameters=[NUMBER, *PAGE_PARAMETERS], responses={200: CommentPage, 400: TicketError, 404: TicketError},
         summary="List a ticket's comments",
     )
     def get(self, request: Request, number: int) -> Response:

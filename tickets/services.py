@@ -40,36 +40,52 @@ VIA_INVALID_MESSAGE = "Choose a channel: voice, api or web."
 
 # --- Requesters -------------------------------------------------------------------
 @transaction.atomic
-def end_user_get_or_create_by_phone(*, account: Account, phone: str | PhoneNumber, name: str = "") -> EndUser:
+def end_user_get_or_create_by_phone(
+    *, account: Account, phone: str | PhoneNumber, name: str = "", email: str = ""
+) -> EndUser:
     """The requester with this number in ``account``, created on first sight.
 
-    ``phone`` may be national (read in the account's region) or E.164. A name is
-    filled in only where the requester had none: a caller id never renames anyone.
+    ``phone`` may be national (read in the account's region) or E.164. A name or
+    an email is filled in only where the requester had none (and the email is no
+    other requester's): a caller id never renames anyone.
     """
     number = parse_phone(phone, region=account.region)
     if number is None:
         raise ServiceError(INVALID_PHONE_MESSAGE, field="phone")
+    email = _clean_email(email) if (email or "").strip() else ""
     # get_or_create retries the read when a concurrent insert wins the unique constraint.
     end_user, created = EndUser.objects.get_or_create(
         account=account, phone=number.as_e164, defaults={"name": name.strip()[:200]}
     )
+    filled = {}
+    if name.strip() and not end_user.name:
+        filled["name"] = name.strip()[:200]
+    if email and not end_user.email and not EndUser.objects.filter(account=account, email=email).exists():
+        filled["email"] = email
+    for field, value in filled.items():
+        setattr(end_user, field, value)
+    if filled:
+        end_user.save(update_fields=[*filled, "updated_at"])
     if created:
         audit_record(account=account, actor=None, action="end_user.create", target=end_user, by="phone")
-    elif name.strip() and not end_user.name:
-        end_user.name = name.strip()[:200]
-        end_user.save(update_fields=["name", "updated_at"])
-        audit_record(account=account, actor=None, action="end_user.update", target=end_user, name=end_user.name)
+    elif filled:
+        audit_record(account=account, actor=None, action="end_user.update", target=end_user, **filled)
     return end_user
 
 
-@transaction.atomic
-def end_user_get_or_create_by_email(*, account: Account, email: str, name: str = "") -> EndUser:
-    """The requester with this email address in ``account``, created on first sight."""
+def _clean_email(email: str) -> str:
     email = (email or "").strip().lower()
     try:
         validate_email(email)
     except ValidationError:
         raise ServiceError(INVALID_EMAIL_MESSAGE, field="email") from None
+    return email
+
+
+@transaction.atomic
+def end_user_get_or_create_by_email(*, account: Account, email: str, name: str = "") -> EndUser:
+    """The requester with this email address in ``account``, created on first sight."""
+    email = _clean_email(email)
     end_user, created = EndUser.objects.get_or_create(
         account=account, email=email, defaults={"name": name.strip()[:200]}
     )
@@ -200,11 +216,12 @@ def comment_add(
     body: str,
     public: bool,
     author: User | None = None,
-    via: str = Via.WEB,
+    via: str | None = None,
 ) -> Comment:
     """Add a public reply or an internal note (``public=False``) to ``ticket``.
 
-    ``author`` None is the system. A closed ticket takes no more comments from
+    ``author`` None is the system. ``via`` defaults to the ticket's channel for
+    the system (a Talk event on a voice ticket is via voice), else to web. A closed ticket takes no more comments from
     people, but the system may still record events on it as internal notes, so
     that nothing Talk observes (a late call outcome) is ever dropped.
     """
@@ -213,6 +230,8 @@ def comment_add(
     body = (body or "").strip()
     if not body:
         raise ServiceError(BODY_REQUIRED_MESSAGE, field="body")
+    if via is None:
+        via = ticket.via if author is None else Via.WEB
     if via not in Via.values:
         raise ServiceError(VIA_INVALID_MESSAGE, field="via")
     if author is not None and not _is_member(account, author):

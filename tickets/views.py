@@ -104,7 +104,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                 requester = None
                 if data["phone"].strip():
                     requester = services.end_user_get_or_create_by_phone(
-                        account=account, phone=data["phone"], name=data["name"]
+                        account=account, phone=data["phone"], name=data["name"], email=data["email"]
                     )
                 elif data["email"]:
                     requester = services.end_user_get_or_create_by_email(

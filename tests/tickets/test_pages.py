@@ -171,3 +171,16 @@ def test_a_globex_post_with_form_data_changes_nothing(charlie_client, acme, bob,
     assert foreign.status_code == missing.status_code == 404
     assert _body(foreign) == _body(missing)  # the same page but for its fresh CSRF token
     assert tickets_of(acme)[0].status == "new" and len(comments_of(acme)) == 1
+
+
+def test_the_list_page_costs_the_same_queries_whatever_its_length(bob_client, acme, bob, django_assert_max_num_queries):
+    make_ticket(acme, phone="+14155550100", assignee=bob)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        bob_client.get("/tickets/")
+    for i in range(20):
+        make_ticket(acme, phone=f"+1415555{i:04d}", assignee=bob)
+    with django_assert_max_num_queries(len(one)):
+        assert len(bob_client.get("/tickets/").context["page"]) == 21

@@ -252,3 +252,29 @@ def test_tenant_tables_fail_closed_outside_a_scope(acme):  # SPEC T2
     for model in (Ticket, Comment, EndUser, TicketCounter):
         with pytest.raises(ScopeError):
             list(model.objects.all())
+
+
+def test_a_phone_requester_gains_a_free_email_but_never_someone_elses(acme):  # SPEC K1
+    with scope(account=acme):
+        taken = services.end_user_get_or_create_by_email(account=acme, email="taken@example.com")
+        ann = services.end_user_get_or_create_by_phone(account=acme, phone="+14155550123", email="Ann@Example.com")
+        assert ann.email == "ann@example.com"
+        bo = services.end_user_get_or_create_by_phone(account=acme, phone="+14155550124", email="taken@example.com")
+        assert bo.email == "" and bo.pk != taken.pk
+        with pytest.raises(ServiceError, match=re.escape(services.INVALID_EMAIL_MESSAGE)):
+            services.end_user_get_or_create_by_phone(account=acme, phone="+14155550125", email="nope")
+        assert EndUser.objects.filter(account=acme).count() == 3
+
+
+def test_a_phone_number_object_is_accepted_as_is(acme):
+    from phonenumber_field.phonenumber import PhoneNumber
+
+    with scope(account=acme):
+        end_user = services.end_user_get_or_create_by_phone(account=acme, phone=PhoneNumber.from_string("+442071838750"))
+    assert end_user.phone.as_e164 == "+442071838750"
+
+
+def test_a_system_comment_takes_the_tickets_channel(acme, bob):  # SPEC R12
+    ticket = make_ticket(acme, via=Via.VOICE, description="")
+    assert add_comment(acme, ticket, "Callback: busy", public=False).via == "voice"
+    assert add_comment(acme, ticket, "Calling again", public=False, author=bob).via == "web"
