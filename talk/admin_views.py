@@ -14,6 +14,7 @@ from supportcenter.tenancy import not_found
 from talk import selectors, services
 from talk.forms import CallbackForm, GreetingForm, LineGeneralForm, TelephonySettingsForm, add_service_error
 from talk.models import Line
+from talk.voices import LANGUAGE_NAMES
 
 
 def _status(form) -> int:
@@ -29,6 +30,7 @@ def _line_context(request: HttpRequest, line: Line, tab: str) -> dict:
         "callback_supported": supported,
         "callback_reason": reason,
         "effective_language": selectors.effective_callback_language(line),
+        "effective_language_name": LANGUAGE_NAMES[selectors.effective_callback_language(line)],
     }
 
 
