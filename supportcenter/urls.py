@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v2/", include(api_v2)),
     path("", include("tickets.urls")),
     path("", include("talk.urls")),
+    path("", include("talk.webhooks.urls")),
     path("", include("dashboards.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -248,11 +248,14 @@ def _default_greeting(*, account: Account, category: str) -> Greeting | None:
 
 @transaction.atomic
 def line_create(*, account: Account, actor: User | None, name: str, kind: str, **changes: Any) -> Line:
-    """Add a line; callback starts off, with the system callback greetings picked (L2)."""
+    """Add a line; callback starts off, with the system greetings picked (L2)."""
     unknown = set(changes) - GENERAL_FIELDS - CALLBACK_FIELDS
     if unknown:
         raise TypeError(f"Unknown line fields {sorted(unknown)}")
     line = Line(account=account, kind="")
+    # Every slot starts on the system default, so a call never looks one up (webhook budget).
+    line.welcome_greeting = _default_greeting(account=account, category=Greeting.Category.WELCOME)
+    line.hold_greeting = _default_greeting(account=account, category=Greeting.Category.HOLD)
     line.callback_greeting = _default_greeting(account=account, category=Greeting.Category.CALLBACK)
     line.callback_confirmation_greeting = _default_greeting(
         account=account, category=Greeting.Category.CALLBACK_CONFIRMATION

@@ -1,0 +1,29 @@
+"""Agents' presence in Talk (SPEC R1, C2)."""
+from __future__ import annotations
+
+from django.db import models
+
+from supportcenter.models import TenantModel, User
+
+
+class AgentPresence(TenantModel):
+    """An agent's Talk status in one account; no row means offline."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        TRANSFERS_ONLY = "transfers_only", "Transfers only"
+        OFFLINE = "offline", "Offline"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
+    busy = models.BooleanField(default=False, help_text="On a call or wrapping up.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="talk_presence_one_per_agent")]
+        indexes = [models.Index(fields=["account", "status"], name="talk_presence_status")]
+
+
+# C2: "at least one agent logged in with status online or away" makes callback available.
+CALLBACK_AVAILABLE_STATUSES = (AgentPresence.Status.ONLINE, AgentPresence.Status.AWAY)

@@ -1,0 +1,135 @@
+"""Calls, the virtual queue and callback requests (SPEC C1-C12, R2).
+
+A caller has one ``QueueEntry`` from the moment they join the line's queue. When
+they ask for a callback the same entry turns into a callback entry: it keeps its
+``entered_at``, which is what "keeping their place in line" means (C6, R2).
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from supportcenter.models import TenantModel
+
+
+class Call(TenantModel):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Stage(models.TextChoices):
+        GREETING = "greeting", "Greeting"
+        QUEUED = "queued", "In queue"
+        MENU = "menu", "Callback menu"
+        NUMBER_ENTRY = "number_entry", "Entering a number"
+        CONFIRMING = "confirming", "Confirming"
+        ENDED = "ended", "Ended"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "In progress"
+        ANSWERED = "answered", "Answered by an agent"
+        CALLBACK_REQUESTED = "callback_requested", "Left with a callback request"
+        CALLBACK_CAPTURED = "callback_captured", "Hung up after the callback key (captured)"
+        ABANDONED = "abandoned", "Abandoned in queue"
+        ENDED_BEFORE_QUEUE = "ended_before_queue", "Ended before joining the queue"
+        FAILED = "failed", "Failed"
+
+    class NumberSource(models.TextChoices):
+        CALLER_ID = "caller_id", "Caller id"
+        SIP_FROM = "sip_from", "SIP From URI"
+        ENTERED = "entered", "Entered on the keypad"
+
+    line = models.ForeignKey("talk.Line", on_delete=models.PROTECT, related_name="calls")
+    provider_call_sid = models.CharField(max_length=64)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.INBOUND)
+    from_raw = models.CharField(max_length=255, help_text="From, as the provider sent it.")
+    caller_number = models.CharField(max_length=20, blank=True, help_text="E.164 caller id, if usable.")
+    caller_number_source = models.CharField(max_length=16, choices=NumberSource.choices, blank=True)
+    to_raw = models.CharField(max_length=255, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.GREETING)
+    outcome = models.CharField(max_length=24, choices=Outcome.choices, default=Outcome.NONE, blank=True)
+    # C2 decided once, at arrival, so a replayed webhook gets the same answer (C10).
+    callback_offered = models.BooleanField(default=False)
+    callback_key_pressed_at = models.DateTimeField(null=True, blank=True)
+    pending_number = models.CharField(max_length=20, blank=True)
+    pending_number_source = models.CharField(max_length=16, choices=NumberSource.choices, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    provider_status = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "provider_call_sid"], name="talk_call_unique_sid"),
+        ]
+        indexes = [models.Index(fields=["account", "started_at"], name="talk_call_started")]
+
+
+class QueueEntry(TenantModel):
+    class Kind(models.TextChoices):
+        LIVE = "live", "Live call"
+        CALLBACK = "callback", "Callback"
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        SERVED = "served", "Served"
+        ABANDONED = "abandoned", "Abandoned"
+        CANCELLED = "cancelled", "Cancelled"
+
+    line = models.ForeignKey("talk.Line", on_delete=models.PROTECT, related_name="queue_entries")
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, null=True, blank=True, related_name="queue_entry")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LIVE)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.WAITING)
+    entered_at = models.DateTimeField(help_text="The original time the caller joined the queue (R2).")
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["entered_at"]
+        indexes = [models.Index(fields=["line", "state", "entered_at"], name="talk_queue_order")]
+
+
+class CallbackRequest(TenantModel):
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for an agent"
+        IN_PROGRESS = "in_progress", "Calling back"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Not reached"
+        DECLINED = "declined", "Declined by every agent"
+        EXPIRED = "expired", "Expired"
+
+    line = models.ForeignKey("talk.Line", on_delete=models.PROTECT, related_name="callback_requests")
+    queue_entry = models.OneToOneField(QueueEntry, on_delete=models.PROTECT, related_name="callback_request")
+    # One request per call (capture and confirmation race on this constraint).
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, null=True, blank=True, related_name="callback_request")
+    number = models.CharField(max_length=20, help_text="E.164 number to call back.")
+    number_source = models.CharField(max_length=16, choices=Call.NumberSource.choices)
+    language = models.CharField(max_length=8)
+    confirmed = models.BooleanField(default=True, help_text="False: captured on first key (C8).")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    requested_at = models.DateTimeField()
+    queue_entered_at = models.DateTimeField(help_text="The call's original queue entry time.")
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queue_entered_at"]
+        constraints = [
+            # C7: one pending callback per caller number per line.
+            models.UniqueConstraint(
+                fields=["line", "number"],
+                condition=models.Q(state="pending"),
+                name="talk_callback_one_pending_per_number",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "state", "expires_at"], name="talk_callback_state")]
+
+
+class WebhookReceipt(TenantModel):
+    """The answer given to one provider request, so a retry gets it again (C10)."""
+
+    key = models.CharField(max_length=64)
+    response = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="talk_webhook_receipt_unique")]

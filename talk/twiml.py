@@ -1,0 +1,141 @@
+"""The TwiML the caller hears: one builder per prompt (DESIGN rule 8).
+
+Every document is valid for the context it is played in (SPEC C11): answers to
+the queue's wait URL (and to Gathers started there) use only Play, Say, Pause,
+Hangup, Redirect, Leave and Gather; answers in the call itself may Enqueue.
+Builders take greetings already chosen and URLs already made; they read nothing.
+"""
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from talk.models import Greeting
+from talk.voices import say_language, default_voice
+
+# Apologies work without the database: they answer when everything else failed.
+APOLOGY = {
+    "en": "We are sorry, we cannot take your call right now. Please try again later. Goodbye.",
+    "ja": "申し訳ございません。ただいまお電話をお受けできません。時間をおいておかけ直しください。",
+    "de": "Es tut uns leid, wir können Ihren Anruf gerade nicht annehmen. Bitte versuchen Sie es später noch einmal.",
+    "fr": "Nous sommes désolés, nous ne pouvons pas prendre votre appel. Merci de rappeler plus tard.",
+    "es": "Lo sentimos, no podemos atender su llamada en este momento. Por favor, inténtelo más tarde.",
+}
+
+GREETING_GATHER_TIMEOUT = 1  # after the callback message, then on into the queue
+HOLD_GATHER_TIMEOUT = 5
+MENU_TIMEOUT = 6
+NUMBER_TIMEOUT = 12
+HOLD_PAUSE_SECONDS = 10
+
+
+def _speak(node: VoiceResponse | Gather, greeting: Greeting | None, **fill: str) -> None:
+    if greeting is None:
+        return
+    if greeting.audio_url:
+        node.play(greeting.audio_url)
+        return
+    text = greeting.text
+    for name, value in fill.items():
+        text = text.replace("{" + name + "}", value)
+    node.say(text, language=say_language(greeting.language), voice=greeting.voice or default_voice(greeting.language))
+
+
+def _doc(response: VoiceResponse) -> str:
+    return str(response)
+
+
+def empty() -> str:
+    return _doc(VoiceResponse())
+
+
+def apology(language: str = "en") -> str:
+    response = VoiceResponse()
+    response.say(APOLOGY.get(language, APOLOGY["en"]), language=say_language(language))
+    response.hangup()
+    return _doc(response)
+
+
+def _enqueue(response: VoiceResponse, *, queue: str, wait_url: str, exit_url: str) -> None:
+    response.enqueue(queue, wait_url=wait_url, wait_url_method="POST", action=exit_url, method="POST")
+
+
+def incoming(
+    *, welcome: Greeting | None, callback_message: Greeting | None, key: str, key_url: str,
+    queue: str, wait_url: str, exit_url: str,
+) -> str:
+    """Welcome, then (C2 permitting) the callback message listening for the key, then the queue (C1)."""
+    response = VoiceResponse()
+    _speak(response, welcome)
+    if callback_message is not None:
+        gather = response.gather(num_digits=1, action=key_url, method="POST", timeout=GREETING_GATHER_TIMEOUT)
+        _speak(gather, callback_message, key=key)
+    _enqueue(response, queue=queue, wait_url=wait_url, exit_url=exit_url)
+    return _doc(response)
+
+
+def join_queue(*, queue: str, wait_url: str, exit_url: str) -> str:
+    response = VoiceResponse()
+    _enqueue(response, queue=queue, wait_url=wait_url, exit_url=exit_url)
+    return _doc(response)
+
+
+def hold_loop(*, hold: Greeting | None, callback_message: Greeting | None, key: str, key_url: str) -> str:
+    """One turn of the wait document; Twilio plays it again when it ends (C3)."""
+    response = VoiceResponse()
+    if callback_message is not None:
+        gather = response.gather(num_digits=1, action=key_url, method="POST", timeout=HOLD_GATHER_TIMEOUT)
+        _speak(gather, hold)
+        _speak(gather, callback_message, key=key)
+    else:
+        _speak(response, hold)
+    response.pause(length=HOLD_PAUSE_SECONDS)
+    return _doc(response)
+
+
+def back_to_hold(*, wait_url: str) -> str:
+    """In the wait context: continue the hold loop."""
+    response = VoiceResponse()
+    response.redirect(wait_url, method="POST")
+    return _doc(response)
+
+
+def menu(*, prompt: Greeting | None, action_url: str) -> str:
+    """1 this number, 2 another number, 3 back to the queue (C3)."""
+    return _ask(prompt, action_url=action_url, num_digits=1, timeout=MENU_TIMEOUT)
+
+
+def number_entry(*, prompt: Greeting | None, invalid: Greeting | None, action_url: str) -> str:
+    """Digits ended with # (C4); ``invalid`` first when the last try was not a number."""
+    response = VoiceResponse()
+    _speak(response, invalid)
+    gather = response.gather(action=action_url, method="POST", finish_on_key="#", timeout=NUMBER_TIMEOUT)
+    _speak(gather, prompt)
+    response.redirect(action_url, method="POST")
+    return _doc(response)
+
+
+def confirm(*, readback: Greeting | None, number_words: str, confirmation: Greeting | None, action_url: str) -> str:
+    """Read the number back (entered numbers), then ask for 1 to confirm (C4, C6)."""
+    response = VoiceResponse()
+    _speak(response, readback, number=number_words)
+    gather = response.gather(num_digits=1, action=action_url, method="POST", timeout=MENU_TIMEOUT)
+    _speak(gather, confirmation)
+    response.redirect(action_url, method="POST")
+    return _doc(response)
+
+
+def goodbye(*, message: Greeting | None) -> str:
+    """The last words of a call that leaves with a callback request (C6, C7)."""
+    response = VoiceResponse()
+    _speak(response, message)
+    response.hangup()
+    return _doc(response)
+
+
+def _ask(prompt: Greeting | None, *, action_url: str, num_digits: int, timeout: int) -> str:
+    response = VoiceResponse()
+    gather = response.gather(num_digits=num_digits, action=action_url, method="POST", timeout=timeout)
+    _speak(gather, prompt)
+    # Silence: the same action without Digits, counted as one more try.
+    response.redirect(action_url, method="POST")
+    return _doc(response)

@@ -1,0 +1,159 @@
+"""The edge of every telephony webhook (SPEC T5, C9, C10, C11).
+
+1. The line comes from the unguessable token in the URL, never from the body.
+2. The provider signature must match, made with that account's credentials,
+   over the public URL the provider used; else 403 and nothing is written.
+3. Inside the account's scope, one transaction runs the view; digit-handling
+   webhooks store their answer so a provider retry gets the same one (C10).
+4. Whatever goes wrong after that, the caller hears a polite apology (C11).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import wraps
+from typing import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django_scopes import scope, scopes_disabled
+from twilio.request_validator import RequestValidator
+
+from talk import crypto, twiml
+from talk.models import Line, TelephonySettings, WebhookReceipt
+from talk.models.agents import CALLBACK_AVAILABLE_STATUSES, AgentPresence
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "HTTP_X_TWILIO_SIGNATURE"
+FORBIDDEN_BODY = "Invalid or missing provider signature."
+
+WebhookView = Callable[[HttpRequest, Line], str]
+
+
+def webhook_line(token: str) -> Line | None:
+    """The line of ``token`` with what every webhook needs, in one query.
+
+    Security contract: the one cross-account lookup of the webhook path; the
+    token is a 192-bit secret naming exactly one line. Annotated with the
+    provider and its encrypted tokens (for the signature check) and whether an
+    agent of the account is online or away (C2).
+    """
+    if not token or len(token) > 64:
+        return None
+    with scopes_disabled():  # the tenant is not known until the token names it
+        provider = TelephonySettings.objects.filter(account=OuterRef("account"))
+        return (
+            Line.objects.select_related(
+                "account", "welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting"
+            )
+            .annotate(
+                provider=Subquery(provider.values("provider")[:1]),
+                twilio_token=Subquery(provider.values("twilio_auth_token_encrypted")[:1]),
+                simulator_token=Subquery(provider.values("simulator_auth_token_encrypted")[:1]),
+                agents_available=Exists(
+                    AgentPresence.objects.filter(account=OuterRef("account"), status__in=CALLBACK_AVAILABLE_STATUSES)
+                ),
+            )
+            .filter(webhook_token=token)
+            .first()
+        )
+
+
+def _auth_token(line: Line) -> str:
+    if line.provider is None:  # no settings row yet: make it (and the simulator's secret)
+        from talk.selectors.telephony import telephony_auth_token
+
+        with scope(account=line.account):
+            return telephony_auth_token(account=line.account)
+    encrypted = line.twilio_token if line.provider == TelephonySettings.Provider.TWILIO else line.simulator_token
+    return crypto.decrypt(encrypted) if encrypted else ""
+
+
+def signature_valid(request: HttpRequest, auth_token: str) -> bool:
+    signature = request.META.get(SIGNATURE_HEADER, "")
+    if not auth_token or not signature:
+        return False
+    validator = RequestValidator(auth_token)
+    urls = [request.build_absolute_uri()]
+    if settings.PUBLIC_BASE_URL:  # behind a proxy the provider used the public address
+        urls.insert(0, settings.PUBLIC_BASE_URL + request.get_full_path())
+    return any(validator.validate(url, request.POST, signature) for url in urls)
+
+
+def _receipt_key(request: HttpRequest) -> str:
+    digest = hashlib.sha256(request.get_full_path().encode())
+    for key in sorted(request.POST):
+        for value in request.POST.getlist(key):
+            digest.update(b"\0" + key.encode() + b"=" + value.encode())
+    return digest.hexdigest()
+
+
+def twiml_response(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def twilio_webhook(*, idempotent: bool) -> Callable[[WebhookView], Callable[..., HttpResponse]]:
+    """Wrap a view ``(request, line) -> TwiML`` with the edge above.
+
+    ``idempotent``: store the answer and replay it to a retried request. Views
+    whose effect and answer are already the same on a replay (status callbacks,
+    the queue's exit, the hold loop) skip the two extra queries.
+    """
+
+    def decorate(view: WebhookView) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @wraps(view)
+        def handler(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                return _edge(view, request, token, idempotent=idempotent)
+            except Exception:  # C11: never a 500 or an empty document to a caller
+                logger.exception("webhook %s failed before its view ran", view.__name__)
+                return twiml_response(twiml.apology())
+
+        return handler
+
+    return decorate
+
+
+def _edge(view: WebhookView, request: HttpRequest, token: str, *, idempotent: bool) -> HttpResponse:
+    if request.method != "POST":
+        return twiml_response(twiml.apology(), status=405)
+    line = webhook_line(token)
+    host_account = getattr(request, "account", None)
+    if line is None or (host_account is not None and host_account.pk != line.account_id):
+        # Nothing names a tenant: nothing to check the signature with, nothing written.
+        return twiml_response(twiml.apology())
+    if not signature_valid(request, _auth_token(line)):
+        return HttpResponse(FORBIDDEN_BODY, status=403, content_type="text/plain")
+    language = line.account.default_language
+    if not line.enabled or not request.POST.get("CallSid"):
+        return twiml_response(twiml.apology(language))
+    with scope(account=line.account):
+        return twiml_response(_run(view, request, line, idempotent=idempotent, language=language))
+
+
+def _run(view: WebhookView, request: HttpRequest, line: Line, *, idempotent: bool, language: str) -> str:
+    key = _receipt_key(request) if idempotent else ""
+    try:
+        if idempotent:
+            stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()
+            if stored is not None:
+                return stored
+        with transaction.atomic():
+            body = view(request, line)
+            if idempotent:
+                WebhookReceipt.objects.create(account=line.account, key=key, response=body)
+        return body
+    except IntegrityError:
+        # A retry raced the original: answer what the original answered, if it is in.
+        stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()
+        if stored is not None:
+            return stored
+        logger.exception("webhook %s on line %s conflicted", view.__name__, line.pk)
+    except Exception:
+        logger.exception("webhook %s on line %s failed", view.__name__, line.pk)
+    return twiml.apology(language)

@@ -1,0 +1,214 @@
+"""The webhook edge: tenant from the URL token, signatures, replays, protocol rules
+(SPEC T5, C9, C10, C11), with stored request fixtures shaped as Twilio sends them."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django_scopes import scope
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from twilio.request_validator import RequestValidator
+
+from talk.models import Call, CallbackRequest, WebhookReceipt
+from talk.selectors import telephony_auth_token
+from talk.simulator.engine import ALLOWED_VERBS
+from talk.webhooks.security import FORBIDDEN_BODY
+from tests.talk.calls_support import (  # noqa: F401  (fixtures)
+    CALLER,
+    LINE_NUMBER,
+    Phone,
+    bob_online,
+    calls_of,
+    main_line,
+    make_line,
+    phone,
+    requests_of,
+)
+
+pytestmark = pytest.mark.usefixtures("bob_online")
+
+# A stored incoming-call request, with the parameters Twilio documents for voice webhooks.
+INCOMING = {
+    "AccountSid": "AC" + "1" * 32,
+    "ApiVersion": "2010-04-01",
+    "CallSid": "CA" + "2" * 32,
+    "CallStatus": "ringing",
+    "Called": LINE_NUMBER,
+    "Caller": CALLER,
+    "Direction": "inbound",
+    "From": CALLER,
+    "FromCountry": "US",
+    "To": LINE_NUMBER,
+    "ToCountry": "US",
+}
+WEBHOOKS = ["voice", "status", "greeting-key", "wait", "hold-key", "menu", "number", "confirm", "queue-exit"]
+
+
+def _post(line, name: str, params: dict, *, token: str | None = None, signature: str | None = None, query: str = ""):
+    path = f"/talk/webhooks/{line.webhook_token}/{name}/" + (f"?{query}" if query else "")
+    if signature is None:
+        if token is None:
+            with scope(account=line.account):
+                token = telephony_auth_token(account=line.account)
+        signature = RequestValidator(token).compute_signature("http://localhost" + path, params)
+    return Client().post(
+        path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
+        HTTP_HOST="localhost", HTTP_X_TWILIO_SIGNATURE=signature,
+    )
+
+
+def _verbs(body: bytes) -> list[str]:
+    root = ET.fromstring(body)
+    assert root.tag == "Response"
+    return [element.tag for element in root.iter() if element.tag != "Response"]
+
+
+def test_an_incoming_call_is_answered_and_recorded(main_line, acme):  # SPEC C1
+    response = _post(main_line, "voice", INCOMING)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/xml")
+    assert _verbs(response.content) == ["Say", "Gather", "Say", "Enqueue"]
+    [call] = calls_of(acme)
+    assert (call.provider_call_sid, call.caller_number, call.callback_offered) == (INCOMING["CallSid"], CALLER, True)
+
+
+@pytest.mark.parametrize("signature", ["", "bm90LXRoZS1zaWduYXR1cmU=", None])
+def test_a_bad_or_missing_signature_is_refused_and_writes_nothing(main_line, acme, signature):  # SPEC C9
+    if signature is None:  # signed with another account's token
+        response = _post(main_line, "voice", INCOMING, token="another-accounts-token")
+    else:
+        response = _post(main_line, "voice", INCOMING, signature=signature)
+    assert response.status_code == 403 and response.content.decode() == FORBIDDEN_BODY
+    assert calls_of(acme) == []
+
+
+def test_a_signature_over_other_parameters_is_refused(main_line, acme):  # SPEC C9
+    with scope(account=acme):
+        token = telephony_auth_token(account=acme)
+    path = f"/talk/webhooks/{main_line.webhook_token}/voice/"
+    signature = RequestValidator(token).compute_signature("http://localhost" + path, INCOMING)
+    tampered = dict(INCOMING, From="+19995550000")
+    response = Client().post(path, data=urlencode(tampered), content_type="application/x-www-form-urlencoded",
+                             HTTP_HOST="localhost", HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 403 and calls_of(acme) == []
+
+
+def test_a_replayed_request_has_one_effect_and_the_same_answer(main_line, acme):  # SPEC C10
+    first = _post(main_line, "voice", INCOMING)
+    second = _post(main_line, "voice", INCOMING)
+    assert first.content == second.content and len(calls_of(acme)) == 1
+
+
+def test_a_replayed_confirmation_creates_one_request(phone, acme):  # SPEC C10
+    call = phone.queued()
+    phone.press(call, "211")
+    [(_path, _status, original)] = [r for r in phone.transport.responses if r[0].endswith("/confirm/")]
+    # Twilio retries the confirm request with the same parameters:
+    params = {**call.base_params(), "CallStatus": "in-progress", "Digits": "1"}
+    replay = _post(phone.line, "confirm", params, query="ctx=wait&n=1")
+    assert replay.status_code == 200 and replay.content.decode() == original
+    assert len(requests_of(acme)) == 1
+
+
+def test_an_unknown_line_gets_a_spoken_apology_and_nothing_is_written(acme, main_line):  # SPEC C11, T5
+    response = Client().post("/talk/webhooks/no-such-token/voice/", data=urlencode(INCOMING),
+                             content_type="application/x-www-form-urlencoded", HTTP_HOST="localhost")
+    assert response.status_code == 200 and _verbs(response.content) == ["Say", "Hangup"]
+    assert calls_of(acme) == []
+
+
+def test_a_disabled_line_gets_an_apology(acme):  # SPEC C11
+    line = make_line(acme, enabled=False)
+    response = _post(line, "voice", INCOMING)
+    assert response.status_code == 200 and _verbs(response.content) == ["Say", "Hangup"]
+    assert calls_of(acme) == []
+
+
+def test_the_token_of_one_account_on_another_accounts_host_names_nothing(main_line, acme, globex):  # SPEC T3, T5
+    with scope(account=acme):
+        token = telephony_auth_token(account=acme)
+    path = f"/talk/webhooks/{main_line.webhook_token}/voice/"
+    signature = RequestValidator(token).compute_signature("http://globex.localhost" + path, INCOMING)
+    response = Client().post(path, data=urlencode(INCOMING), content_type="application/x-www-form-urlencoded",
+                             HTTP_HOST="globex.localhost", HTTP_X_TWILIO_SIGNATURE=signature)
+    assert _verbs(response.content) == ["Say", "Hangup"] and calls_of(acme) == []
+
+
+def test_the_tenant_never_comes_from_the_body(main_line, acme, globex):  # SPEC T5
+    response = _post(main_line, "voice", dict(INCOMING, AccountSid="AC" + "9" * 32, account="globex"))
+    assert response.status_code == 200
+    assert calls_of(acme)[0].account_id == acme.pk
+
+
+def test_every_answer_uses_only_the_verbs_of_its_context(phone, acme):  # SPEC C11
+    call = phone.queued()
+    phone.press(call, "22")
+    phone.press(call, "4155550123#")
+    phone.press(call, "1")
+    for path, status, body in phone.transport.responses:
+        assert status == 200
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        if name in ("wait", "hold-key", "menu", "number", "confirm"):  # answered inside the queue
+            assert set(_verbs(body.encode())) <= ALLOWED_VERBS["wait"] | ALLOWED_VERBS["gather"], (name, body)
+
+
+def test_a_failure_inside_a_view_is_an_apology_not_a_500(main_line, acme, monkeypatch):  # SPEC C11
+    from talk.services import calls
+
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(calls, "call_incoming", broken)
+    response = _post(main_line, "voice", INCOMING)
+    assert response.status_code == 200 and _verbs(response.content) == ["Say", "Hangup"]
+    assert calls_of(acme) == []
+
+
+def test_a_status_callback_for_an_unknown_call_answers_200(main_line):
+    response = _post(main_line, "status", dict(INCOMING, CallSid="CA" + "f" * 32, CallStatus="completed"))
+    assert response.status_code == 200 and _verbs(response.content) == []
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction: no SAVEPOINTs counted
+def test_an_incoming_call_runs_at_most_four_queries(main_line, acme, django_assert_max_num_queries):
+    from django.db import connection
+
+    with scope(account=acme):
+        token = telephony_auth_token(account=acme)
+    # Line (with credentials and agent availability), receipt lookup, call, receipt.
+    # SQLite's capture also counts the BEGIN and COMMIT of the webhook's transaction.
+    with django_assert_max_num_queries(4 if connection.vendor == "postgresql" else 6):
+        response = _post(main_line, "voice", INCOMING, token=token)
+    assert len(calls_of(acme)) == 1 and b"<Enqueue" in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_capture_runs_a_bounded_number_of_queries(phone, acme, django_assert_max_num_queries):  # SPEC C8
+    call = phone.queued()
+    phone.press(call, "2")
+    # Two requests: the queue exit (line, call, pending check, insert, entry, audit, call) and
+    # the status callback (line, call, update); SQLite also counts each BEGIN and COMMIT.
+    with django_assert_max_num_queries(14):
+        phone.hangup(call)
+    assert requests_of(acme)[0].confirmed is False
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(WEBHOOKS),
+    params=st.dictionaries(st.sampled_from(["CallSid", "From", "To", "Digits", "QueueResult", "QueueTime",
+                                            "CallStatus", "CallDuration", "FinishedOnKey", "x"]), _text, max_size=6),
+    signed=st.booleans(),
+    query=st.sampled_from(["", "ctx=call&n=1", "ctx=wait&n=9", "ctx=zzz&n=x"]),
+)
+def test_arbitrary_requests_never_get_a_server_error(main_line, name, params, signed, query):  # SPEC C9, C11
+    response = _post(main_line, name, params, query=query) if signed else _post(main_line, name, params, signature="x")
+    assert response.status_code in (200, 403)
+    if response.status_code == 200:
+        ET.fromstring(response.content)  # a valid document, never empty or broken
+    else:
+        assert not signed
