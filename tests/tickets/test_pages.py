@@ -184,3 +184,9 @@ def test_the_list_page_costs_the_same_queries_whatever_its_length(bob_client, ac
         make_ticket(acme, phone=f"+1415555{i:04d}", assignee=bob)
     with django_assert_max_num_queries(len(one)):
         assert len(bob_client.get("/tickets/").context["page"]) == 21
+
+
+def test_times_are_shown_in_the_accounts_time_zone(bob_client, acme, bob):  # SPEC T1
+    ticket = make_ticket(acme)
+    html = bob_client.get(f"/tickets/{ticket.number}/").content.decode()
+    assert any(f'datetime="{ticket.created_at.year}' in html and offset in html for offset in ("-05:00", "-04:00"))
