@@ -125,7 +125,8 @@ class CallbackForm(forms.Form):
 
     @staticmethod
     def initial_from(line: Line) -> dict[str, Any]:
-        initial = {name: getattr(line, name) for name in CallbackForm.base_fields if not name.endswith("_greeting")}
+        slots = ("callback_greeting", "callback_confirmation_greeting")
+        initial = {name: getattr(line, name) for name in CallbackForm.base_fields if name not in slots}
         initial["callback_greeting"] = str(line.callback_greeting_id or "")
         initial["callback_confirmation_greeting"] = str(line.callback_confirmation_greeting_id or "")
         initial["callback_outbound_caller_id"] = (

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
@@ -143,4 +143,9 @@ def greeting_delete(*, account: Account, greeting: Greeting, actor: User | None)
     if in_use is not None:
         raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="base", code="in_use")
     audit_record(account=account, actor=actor, action="talk.greeting.delete", target=greeting, name=greeting.name)
-    Greeting.objects.filter(account=account, pk=greeting.pk).delete()
+    try:
+        with transaction.atomic():  # a line may have picked it since the check above
+            Greeting.objects.filter(account=account, pk=greeting.pk).delete()
+    except ProtectedError as error:
+        line = next(iter(error.protected_objects))
+        raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=line.name), field="base", code="in_use") from None

@@ -179,6 +179,32 @@ def test_the_callback_tab_has_the_seeds_fields_and_an_advanced_section(alice_cli
                  "callback_retry_interval_minutes", "callback_capture_on_first_key"):
         assert f'name="{name}"' in page, name
     assert 'value="40"' in page and 'value="60"' in page
+    # Every toggle shows the line's value, so saving the tab untouched changes nothing.
+    for name in ("callback_offer_in_greeting", "callback_offer_while_queued", "callback_capture_on_first_key"):
+        assert f'name="{name}" id="id_{name}" checked' in page, name
+
+
+def test_saving_the_callback_tab_untouched_changes_nothing(alice_client, acme):  # SPEC L2, L7
+    import re
+
+    line = make_line(acme, callback_enabled=True, callback_capture_on_first_key=False, callback_retry_attempts=3,
+                     callback_language="es", callback_key="9")
+    page = alice_client.get(reverse("talk:line_callback", args=[line.pk])).content.decode()
+    form = {}
+    for name, value in re.findall(r'<input type="(?:number|text)" name="(\w+)" value="([^"]*)"', page):
+        form[name] = value
+    for name in re.findall(r'<input type="checkbox" name="(\w+)"[^>]*checked', page):
+        form[name] = "on"
+    form["callback_enabled"] = "on" if re.search(r'name="callback_enabled"[^>]*checked', page) else None
+    for name in re.findall(r'<select name="(\w+)"', page):
+        chosen = re.search(rf'<select name="{name}".*?<option value="([^"]*)" selected>', page, re.S)
+        form[name] = chosen.group(1) if chosen else ""
+    form["callback_caller_id_policy"] = re.search(r'name="callback_caller_id_policy" value="(\w+)"[^>]*checked', page).group(1)
+    before = {f.name: getattr(line, f.attname) for f in Line._meta.fields if f.name != "updated_at"}
+    response = alice_client.post(reverse("talk:line_callback", args=[line.pk]), {k: v for k, v in form.items() if v is not None})
+    assert response.status_code == 302
+    saved = reload(line)
+    assert {f.name: getattr(saved, f.attname) for f in Line._meta.fields if f.name != "updated_at"} == before
     assert "Default callback message (English)" in page
 
 
