@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("talk.urls")),
     path("", include("talk.webhooks.urls")),
+    path("", include("talk.simulator.urls")),
     path("", include("dashboards.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

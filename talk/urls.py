@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from talk import admin_views, api
+from talk import admin_views, api, api_callbacks
 
 app_name = "talk"
 
@@ -36,6 +36,16 @@ api_v2 = [
     path("api/v2/channels/voice/greetings.json", api.GreetingListView.as_view(), name="api_greetings"),
     path("api/v2/channels/voice/greetings/<int:greeting_id>.json", api.GreetingDetailView.as_view(), name="api_greeting"),
     path("api/v2/channels/voice/settings.json", api.VoiceSettingsView.as_view(), name="api_voice_settings"),
+    path(
+        "api/v2/channels/voice/callback_requests.json",
+        api_callbacks.CallbackRequestListView.as_view(),
+        name="api_callback_requests",
+    ),
+    path(
+        "api/v2/channels/voice/callback_requests/<int:request_id>.json",
+        api_callbacks.CallbackRequestDetailView.as_view(),
+        name="api_callback_request",
+    ),
 ]
 
 # Telephony webhooks (/talk/webhooks/<token>/voice/ and /status/) are added by talk/webhooks.

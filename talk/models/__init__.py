@@ -3,6 +3,7 @@ from talk.models.agents import AgentPresence
 from talk.models.calls import Call, CallbackRequest, QueueEntry, WebhookReceipt
 from talk.models.greetings import Greeting
 from talk.models.lines import Line
+from talk.models.simulator import SimulatorCall
 from talk.models.telephony import TelephonySettings
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Greeting",
     "Line",
     "QueueEntry",
+    "SimulatorCall",
     "TelephonySettings",
     "WebhookReceipt",
 ]

@@ -1,0 +1,54 @@
+"""The reference API's offset pagination, shared by every list endpoint."""
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.request import Request
+
+MAX_PER_PAGE = 100
+
+
+class PageQuery(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    # More than the maximum is served as the maximum, as the reference does.
+    per_page = serializers.IntegerField(min_value=1, default=MAX_PER_PAGE)
+    sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="asc")
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("per_page", int, description=f"Items per page, at most {MAX_PER_PAGE} (the default)."),
+    OpenApiParameter("sort_order", str, enum=["asc", "desc"], description="Oldest first (asc, default) or newest first."),
+]
+
+
+def page_query(request: Request) -> dict[str, Any]:
+    query = PageQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+def paginate(request: Request, queryset: QuerySet, key: str, payload: Callable[[Any], dict]) -> dict:
+    """``{key: [...], "next_page": url|None, "previous_page": url|None, "count": n}``."""
+    query = page_query(request)
+    page = query["page"]
+    per_page = min(query["per_page"], MAX_PER_PAGE)
+    count = queryset.count()
+    start = (page - 1) * per_page
+    rows = list(queryset[start : start + per_page]) if start < count else []
+
+    def link(number: int) -> str:
+        params = request.query_params.copy()
+        params["page"] = str(number)
+        return request.build_absolute_uri(f"{request.path}?{urlencode(sorted(params.items()))}")
+
+    return {
+        key: [payload(row) for row in rows],
+        "next_page": link(page + 1) if start + per_page < count else None,
+        "previous_page": link(page - 1) if page > 1 else None,
+        "count": count,
+    }

@@ -1,0 +1,32 @@
+"""Writes of agents' Talk presence (SPEC R1, C2)."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from supportcenter.audit import audit_record
+from supportcenter.errors import ServiceError
+from supportcenter.models import Account, Membership, User
+from supportcenter.realtime import account_group, push_on_commit, user_group
+from talk.models import AgentPresence
+
+STATUS_INVALID_MESSAGE = "Choose online, away, transfers only or offline."
+NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
+
+
+@transaction.atomic
+def agent_status_set(*, account: Account, user: User, status: str, actor: User) -> AgentPresence:
+    if status not in AgentPresence.Status.values:
+        raise ServiceError(STATUS_INVALID_MESSAGE, field="status")
+    if not Membership.objects.filter(account=account, user=user, is_active=True).exists():
+        raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
+    presence, _created = AgentPresence.objects.select_for_update().get_or_create(account=account, user=user)
+    if presence.status != status:
+        previous = presence.status
+        presence.status = status
+        presence.save(update_fields=["status", "updated_at"])
+        audit_record(account=account, actor=actor, action="talk.agent_status", target=presence,
+                     previous=previous, status=status)
+        event = {"user": user.pk, "status": status}
+        push_on_commit(account_group(account.pk), "agent.status", event)
+        push_on_commit(user_group(account.pk, user.pk), "agent.status", event)
+    return presence
