@@ -1,17 +1,20 @@
 """Talk's models, one module per concept; import them from here."""
 from talk.models.agents import AgentPresence
-from talk.models.calls import Call, CallbackRequest, QueueEntry, WebhookReceipt
+from talk.models.calls import Call, CallbackAttempt, CallbackRequest, QueueEntry, WebhookReceipt
 from talk.models.greetings import Greeting
 from talk.models.lines import Line
+from talk.models.routing import Offer
 from talk.models.simulator import SimulatorCall
 from talk.models.telephony import TelephonySettings
 
 __all__ = [
     "AgentPresence",
     "Call",
+    "CallbackAttempt",
     "CallbackRequest",
     "Greeting",
     "Line",
+    "Offer",
     "QueueEntry",
     "SimulatorCall",
     "TelephonySettings",

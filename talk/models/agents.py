@@ -18,6 +18,12 @@ class AgentPresence(TenantModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
     busy = models.BooleanField(default=False, help_text="On a call or wrapping up.")
+    device = models.CharField(
+        max_length=255, blank=True,
+        help_text="Where callbacks ring the agent first: an E.164 number or a SIP URI (R5).",
+    )
+    # Offers cycle through agents: the one who waited longest since an offer goes first (R4).
+    last_offered_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -56,6 +56,9 @@ class Call(TenantModel):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     provider_status = models.CharField(max_length=16, blank=True)
+    # A live call an agent took (R3, R5); D4's per-agent activity reads these.
+    answered_by = models.ForeignKey("supportcenter.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -97,6 +100,17 @@ class CallbackRequest(TenantModel):
         DECLINED = "declined", "Declined by every agent"
         EXPIRED = "expired", "Expired"
 
+    class Outcome(models.TextChoices):
+        """How it ended (D5); the state says where it is."""
+
+        NONE = "", "Open"
+        ANSWERED = "answered", "Answered"
+        NO_ANSWER = "no_answer", "No answer"
+        BUSY = "busy", "Busy"
+        FAILED = "failed", "Failed"
+        DECLINED = "declined", "Declined by all"
+        EXPIRED = "expired", "Expired"
+
     line = models.ForeignKey("talk.Line", on_delete=models.PROTECT, related_name="callback_requests")
     queue_entry = models.OneToOneField(QueueEntry, on_delete=models.PROTECT, related_name="callback_request")
     # One request per call (capture and confirmation race on this constraint).
@@ -110,6 +124,15 @@ class CallbackRequest(TenantModel):
     queue_entered_at = models.DateTimeField(help_text="The call's original queue entry time.")
     expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Routing and the callback call (R5-R12); the dashboard reads them (D3, D5).
+    accepted_by = models.ForeignKey("supportcenter.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="An agent started the callback (D3's end).")
+    served_in_order = models.BooleanField(null=True, help_text="No caller queued earlier was still waiting (D5).")
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True, default="")
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Talk time of the completed callback.")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["queue_entered_at"]
@@ -133,3 +156,35 @@ class WebhookReceipt(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="talk_webhook_receipt_unique")]
+
+
+class CallbackAttempt(TenantModel):
+    """One outbound call placed for a callback request (R5, R10): agent leg, then customer."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CALLING_AGENT = "calling_agent", "Calling the agent"
+        CALLING_CUSTOMER = "calling_customer", "Calling the customer"
+        COMPLETED = "completed", "Completed"
+        NO_ANSWER = "no_answer", "No answer"
+        BUSY = "busy", "Busy"
+        FAILED = "failed", "Failed"
+        AGENT_UNREACHED = "agent_unreached", "Agent did not answer"
+
+    request = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="attempts_made")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first attempt, 2 for the first retry, ...")
+    agent = models.ForeignKey("supportcenter.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    provider_call_sid = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    scheduled_for = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "number"], name="talk_callback_attempt_unique_number"),
+        ]
+        indexes = [models.Index(fields=["account", "status", "scheduled_for"], name="talk_attempt_due")]
