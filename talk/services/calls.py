@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supportcenter.audit import audit_record
+from supportcenter.errors import ServiceError
 from supportcenter.realtime import account_group, push_on_commit
 from talk.models import Call, CallbackRequest, Line, QueueEntry
 from talk.phone import is_sip_uri, parse_caller_id
@@ -99,12 +100,15 @@ def _pending_for_number(line: Line, number: str) -> CallbackRequest | None:
     ).first()
 
 
-def _create_request(*, call: Call, number: str, source: str, confirmed: bool) -> CallbackRequest:
-    line = call.line
-    entry = call.queue_entry
+def _create_request(
+    *, call: Call | None, number: str, source: str, confirmed: bool, line: Line | None = None,
+    entry: QueueEntry | None = None, actor=None,
+) -> CallbackRequest:
+    line = line or call.line
+    entry = entry or call.queue_entry
     now = timezone.now()
     request = CallbackRequest.objects.create(
-        account_id=call.account_id,
+        account_id=line.account_id,
         line=line,
         queue_entry=entry,
         call=call,
@@ -119,16 +123,42 @@ def _create_request(*, call: Call, number: str, source: str, confirmed: bool) ->
     # The same entry, now a callback: it keeps its original entered_at (C6, R2).
     QueueEntry.objects.filter(pk=entry.pk).update(kind=QueueEntry.Kind.CALLBACK)
     audit_record(
-        account=line.account, actor=None, action="callback_request.create", target=request,
+        account=line.account, actor=actor, action="callback_request.create", target=request,
         confirmed=confirmed, source=source,
     )
-    push_on_commit(account_group(call.account_id), "queue.changed", {"line": line.pk})
+    push_on_commit(account_group(line.account_id), "queue.changed", {"line": line.pk})
     transaction.on_commit(_wake_router)
     return request
 
 
 def _wake_router() -> None:
     """Routing (the next issue) hooks in here; the periodic sweep catches anything missed."""
+
+
+ALREADY_WAITING_MESSAGE = "A callback to this number is already waiting on this line."
+CALLBACK_UNAVAILABLE_MESSAGE = "Callback is not available on this line: {reason}"
+NUMBER_INVALID_MESSAGE = "Enter a valid phone number in E.164 form, e.g. +14155550100."
+
+
+@transaction.atomic
+def callback_request_create(*, line: Line, number: str, actor=None) -> CallbackRequest:
+    """A callback request made without a call (the API, SPEC A1): it joins the line's
+    queue now, behind everyone already waiting (R2)."""
+    from talk.selectors.lines import line_callback_supported
+
+    supported, reason = line_callback_supported(line)
+    if not supported:
+        raise ServiceError(CALLBACK_UNAVAILABLE_MESSAGE.format(reason=reason), field="phone_number_id")
+    e164 = parse_caller_id(str(number), line.account.region)
+    if e164 is None:
+        raise ServiceError(NUMBER_INVALID_MESSAGE, field="requester_phone_number")
+    if _pending_for_number(line, e164) is not None:
+        raise ServiceError(ALREADY_WAITING_MESSAGE, field="requester_phone_number")
+    entry = QueueEntry.objects.create(
+        account_id=line.account_id, line=line, kind=QueueEntry.Kind.CALLBACK, entered_at=timezone.now()
+    )
+    return _create_request(call=None, line=line, entry=entry, number=e164, source=Call.NumberSource.ENTERED,
+                           confirmed=True, actor=actor)
 
 
 @atomic

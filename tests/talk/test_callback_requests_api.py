@@ -53,3 +53,19 @@ def test_globex_sees_none_of_acme_requests(charlie_api, two_requests):  # SPEC T
         f"/api/v2/channels/voice/callback_requests/{two_requests[0].pk}.json",
         f"/api/v2/channels/voice/callback_requests/{missing_id()}.json",
     )
+
+
+def test_the_service_creates_a_request_without_a_call(main_line, acme):  # SPEC A1, R2
+    from django_scopes import scope
+
+    from supportcenter.errors import ServiceError
+    from talk.services.calls import ALREADY_WAITING_MESSAGE, NUMBER_INVALID_MESSAGE, callback_request_create
+
+    with scope(account=acme):
+        request = callback_request_create(line=main_line, number="+14155550133")
+        assert (request.number, request.queue_entry.kind, request.call) == ("+14155550133", "callback", None)
+        with pytest.raises(ServiceError, match=ALREADY_WAITING_MESSAGE):
+            callback_request_create(line=main_line, number="4155550133")
+        with pytest.raises(ServiceError, match="valid phone number"):
+            callback_request_create(line=main_line, number="12")
+    assert NUMBER_INVALID_MESSAGE.startswith("Enter")
