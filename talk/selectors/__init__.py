@@ -4,6 +4,7 @@ from talk.selectors.greetings import (
     greeting_list,
     greeting_say,
     greeting_usage,
+    lines_using_greeting,
     prompt_greeting,
 )
 from talk.selectors.lines import (
@@ -33,6 +34,7 @@ __all__ = [
     "line_list",
     "line_warnings",
     "line_webhook_urls",
+    "lines_using_greeting",
     "prompt_greeting",
     "telephony_auth_token",
     "telephony_provider",

@@ -1,7 +1,7 @@
 """Reads of greetings (SPEC L6)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from supportcenter.models import Account
 from talk import greetings_catalog
@@ -42,8 +42,19 @@ def greeting_say(greeting: Greeting, *, key: str = "", number: str = "") -> str:
     return greeting.text.replace("{key}", key).replace("{number}", number)
 
 
+GREETING_SLOTS = ("welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting")
+
+
+def lines_using_greeting(*, account: Account, greeting: Greeting) -> QuerySet:
+    """The lines of ``account`` that use ``greeting`` in any of their greeting slots."""
+    from talk.models import Line
+
+    query = Q()
+    for slot in GREETING_SLOTS:
+        query |= Q(**{slot: greeting})
+    return Line.objects.filter(query, account=account).order_by("name")
+
+
 def greeting_usage(*, account: Account, greeting: Greeting) -> list:
     """The lines that use ``greeting`` in any slot."""
-    from talk.services.greetings import _lines_using
-
-    return list(_lines_using(account=account, greeting=greeting).order_by("name"))
+    return list(lines_using_greeting(account=account, greeting=greeting))

@@ -5,13 +5,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import ProtectedError
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 from talk import greetings_catalog
-from talk.models import Greeting, Line
+from talk.models import Greeting
+from talk.selectors.greetings import lines_using_greeting
 from talk.voices import LANGUAGE_NAMES, VOICE_LANGUAGES, VOICES
 
 GREETING_SYSTEM_READ_ONLY_MESSAGE = "System greetings cannot be changed or deleted; create your own greeting instead."
@@ -29,7 +30,6 @@ GREETING_IN_USE_MESSAGE = "The line “{line}” uses this greeting; choose anot
 
 MAX_TEXT = 4000  # Twilio's <Say> takes up to 4096 characters
 _FIELDS = frozenset({"name", "category", "language", "voice", "text", "audio_url"})
-_SLOTS = ("welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting")
 
 
 def system_greetings_sync(*, account: Account) -> int:
@@ -58,13 +58,6 @@ def system_greetings_sync(*, account: Account) -> int:
 def _check_read_only(greeting: Greeting) -> None:
     if greeting.is_system:
         raise ServiceError(GREETING_SYSTEM_READ_ONLY_MESSAGE, field="base", code="read_only")
-
-
-def _lines_using(*, account: Account, greeting: Greeting):
-    query = Q()
-    for slot in _SLOTS:
-        query |= Q(**{f"{slot}": greeting})
-    return Line.objects.filter(query, account=account)
 
 
 def _apply(greeting: Greeting, changes: dict[str, Any]) -> None:
@@ -128,7 +121,7 @@ def greeting_update(*, account: Account, greeting: Greeting, actor: User | None,
     _validate(target)
     if target.category != old_category:
         # A line's slot takes one category; moving its greeting would leave it wrong.
-        in_use = _lines_using(account=account, greeting=target).first()
+        in_use = lines_using_greeting(account=account, greeting=target).first()
         if in_use is not None:
             raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="category")
     target.save()
@@ -139,7 +132,7 @@ def greeting_update(*, account: Account, greeting: Greeting, actor: User | None,
 @transaction.atomic
 def greeting_delete(*, account: Account, greeting: Greeting, actor: User | None) -> None:
     _check_read_only(greeting)
-    in_use = _lines_using(account=account, greeting=greeting).first()
+    in_use = lines_using_greeting(account=account, greeting=greeting).first()
     if in_use is not None:
         raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="base", code="in_use")
     audit_record(account=account, actor=actor, action="talk.greeting.delete", target=greeting, name=greeting.name)
