@@ -9,10 +9,7 @@ closed ticket) answers 422.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.html import escape, linebreaks
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,11 +22,11 @@ from rest_framework.views import APIView
 from supportcenter import selectors as core_selectors
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
+from supportcenter.pagination import PAGE_PARAMETERS, page_query, paginate
 from tickets import selectors, services
 from tickets.models import Comment, EndUser, Ticket, TicketStatus, Via
 from tickets.phone import parse_phone
 
-MAX_PER_PAGE = 100
 ENVELOPE_MESSAGE = 'Send the ticket inside an envelope: {"ticket": {...}}.'
 REQUESTER_NEEDS_CONTACT_MESSAGE = "Give the requester a phone number or an email address."
 REQUESTER_TWICE_MESSAGE = "Give either requester_id or requester, not both."
@@ -139,44 +136,10 @@ def comment_payload(comment: Comment) -> dict:
     }
 
 
-# --- Pagination (the reference's offset pagination) ------------------------------------
-class PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
-    # More than the maximum is served as the maximum, as the reference does.
-    per_page = serializers.IntegerField(min_value=1, default=MAX_PER_PAGE)
-    sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="asc")
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("per_page", int, description=f"Items per page, at most {MAX_PER_PAGE} (the default)."),
-    OpenApiParameter("sort_order", str, enum=["asc", "desc"], description="Oldest first (asc, default) or newest first."),
-]
+# --- Paths --------------------------------------------------------------------------
 NUMBER = OpenApiParameter(
     "number", int, OpenApiParameter.PATH, description="The ticket's id: its number within the account."
 )
-
-
-def _paginate(request: Request, queryset: QuerySet, key: str, payload) -> dict:
-    query = PageQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    page = query.validated_data["page"]
-    per_page = min(query.validated_data["per_page"], MAX_PER_PAGE)
-    count = queryset.count()
-    start = (page - 1) * per_page
-    rows = list(queryset[start : start + per_page]) if start < count else []
-
-    def link(number: int) -> str:
-        params = request.query_params.copy()
-        params["page"] = str(number)
-        return request.build_absolute_uri(f"{request.path}?{urlencode(sorted(params.items()))}")
-
-    return {
-        key: [payload(row) for row in rows],
-        "next_page": link(page + 1) if start + per_page < count else None,
-        "previous_page": link(page - 1) if page > 1 else None,
-        "count": count,
-    }
 
 
 # --- Input ----------------------------------------------------------------------------
@@ -277,18 +240,22 @@ def _subject_from(body: str) -> str:
 
 # --- Views ------------------------------------------------------------------------------
 class TicketListView(APIView):
-    @extend_schema(operation_id="tickets_list", parameters=PAGE_PARAMETERS, responses={200: TicketPage, 400: TicketError}, summary="List tickets")
+    @extend_schema(
+        operation_id="tickets_list", parameters=PAGE_PARAMETERS, responses={200: TicketPage, 400: TicketError},
+        summary="List tickets",
+    )
     def get(self, request: Request) -> Response:
         account = request._request.account
-        order = "-number" if request.query_params.get("sort_order") == "desc" else "number"
+        order = "-number" if page_query(request)["sort_order"] == "desc" else "number"
         tickets = selectors.ticket_list(account=account).order_by(order)
         # Ids only in the payload: no requester or assignee rows to load.
         tickets = tickets.select_related(None)
-        page = _paginate(request, tickets, "tickets", lambda t: ticket_payload(request, t))
+        page = paginate(request, tickets, "tickets", lambda t: ticket_payload(request, t))
         return Response(TicketPage(page).data)
 
     @extend_schema(
-        operation_id="ticket_create", request=TicketCreateEnvelope, responses={201: TicketEnvelope, 400: TicketError, 422: TicketError},
+        operation_id="ticket_create", request=TicketCreateEnvelope,
+        responses={201: TicketEnvelope, 400: TicketError, 422: TicketError},
         summary="Create a ticket",
     )
     def post(self, request: Request) -> Response:
@@ -355,14 +322,15 @@ class TicketDetailView(APIView):
 
 class TicketCommentListView(APIView):
     @extend_schema(
-        operation_id="ticket_comments_list", parameters=[NUMBER, *PAGE_PARAMETERS], responses={200: CommentPage, 400: TicketError, 404: TicketError},
+        operation_id="ticket_comments_list", parameters=[NUMBER, *PAGE_PARAMETERS],
+        responses={200: CommentPage, 400: TicketError, 404: TicketError},
         summary="List a ticket's comments",
     )
     def get(self, request: Request, number: int) -> Response:
         account = request._request.account
         ticket = _ticket_or_404(account, number)
         comments = selectors.comment_list(account=account, ticket=ticket).select_related(None)
-        if request.query_params.get("sort_order") == "desc":
+        if page_query(request)["sort_order"] == "desc":
             comments = comments.order_by("-created_at", "-id")
-        page = _paginate(request, comments, "comments", comment_payload)
+        page = paginate(request, comments, "comments", comment_payload)
         return Response(CommentPage(page).data)
