@@ -168,6 +168,9 @@ Q_CLUSTER = {
     "label": "Tasks",
 }
 
+# Run django-q2 tasks inline (after commit) instead of through the broker: tests, scripts.
+TASKS_SYNC = env_bool("SC_TASKS_SYNC", default=False)
+
 # --- Auth, sessions, security -------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

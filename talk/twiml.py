@@ -139,3 +139,33 @@ def _ask(prompt: Greeting | None, *, action_url: str, num_digits: int, timeout: 
     # Silence: the same action without Digits, counted as one more try.
     response.redirect(action_url, method="POST")
     return _doc(response)
+
+
+# --- The callback call (R5) and a live call's connection ------------------------
+def callback_agent_leg(*, number: str, caller_id: str, action_url: str, ring_seconds: int) -> str:
+    """What the agent hears when they answer their device: then the customer rings."""
+    response = VoiceResponse()
+    response.say(f"Calling back {', '.join(ch for ch in number if ch.isdigit())}.", language="en-US")
+    dial = response.dial(caller_id=caller_id or None, action=action_url, method="POST", timeout=ring_seconds)
+    dial.number(number)
+    return _doc(response)
+
+
+def callback_result(*, words: str) -> str:
+    response = VoiceResponse()
+    response.say(words, language="en-US")
+    response.hangup()
+    return _doc(response)
+
+
+def connect_to_agent(*, device: str, ring_seconds: int) -> str:
+    """A live caller leaves the queue for the agent who accepted (R5)."""
+    response = VoiceResponse()
+    dial = response.dial(timeout=ring_seconds)
+    if device.startswith("sip:"):
+        dial.sip(device)
+    elif device.startswith("client:"):
+        dial.client(device.removeprefix("client:"))
+    else:
+        dial.number(device)
+    return _doc(response)

@@ -51,6 +51,7 @@ def _entry_for(call: Call, *, entered_at) -> QueueEntry:
         entry = QueueEntry.objects.create(account_id=call.account_id, line_id=call.line_id, call=call, entered_at=entered_at)
         call.queue_entry = entry
         push_on_commit(account_group(call.account_id), "queue.changed", {"line": call.line_id})
+        _wake_router(call.account_id)
         return entry
 
 
@@ -127,12 +128,14 @@ def _create_request(
         confirmed=confirmed, source=source,
     )
     push_on_commit(account_group(line.account_id), "queue.changed", {"line": line.pk})
-    transaction.on_commit(_wake_router)
+    _wake_router(line.account_id)
     return request
 
 
-def _wake_router() -> None:
-    """Routing (the next issue) hooks in here; the periodic sweep catches anything missed."""
+def _wake_router(account_id: int) -> None:
+    from talk.services.routing import wake_router
+
+    wake_router(account_id)
 
 
 ALREADY_WAITING_MESSAGE = "A callback to this number is already waiting on this line."

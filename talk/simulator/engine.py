@@ -30,6 +30,20 @@ ALLOWED_VERBS: dict[str, frozenset[str]] = {
 MAX_REDIRECTS = 20  # a Redirect loop with no input is a bug in the answer, not a call
 
 
+def dial_policy(target: str) -> tuple[str, int]:
+    """How a dialled party behaves, by the last digits of its number (the demo's script):
+    ...0486 is busy, ...0404 does not answer, ...0500 fails; anyone else answers and
+    talks for 42 seconds."""
+    digits = "".join(ch for ch in target if ch.isdigit())
+    if digits.endswith("0486"):
+        return "busy", 0
+    if digits.endswith("0404"):
+        return "no-answer", 0
+    if digits.endswith("0500"):
+        return "failed", 0
+    return "completed", 42
+
+
 class TwiMLError(Exception):
     """The product answered something the provider would refuse."""
 
@@ -108,8 +122,10 @@ class SimulatedCall:
             raise TwiMLError("this call was already placed")
         self.status = "in-progress"
         self._note("dial", f"{self.from_} calls {self.to}")
-        # Twilio's first request still says "ringing": the call is answered by the TwiML.
-        self._request_and_run(transport, self.voice_url, "POST", {"CallStatus": "ringing"}, "call")
+        # Inbound, Twilio's first request says "ringing" (the TwiML answers); outbound, the
+        # called party has answered.
+        first = "ringing" if self.direction == "inbound" else "in-progress"
+        self._request_and_run(transport, self.voice_url, "POST", {"CallStatus": first}, "call")
 
     def press(self, transport: Transport, keys: str) -> None:
         """The caller presses keys; only a waiting Gather hears them (as on a real line)."""
@@ -185,8 +201,8 @@ class SimulatedCall:
                 url = urljoin(base_url, (verb.text or "").strip())
                 return self._request_and_run(transport, url, verb.get("method", "POST"), {}, context, depth + 1)
             elif name == "Dial":
-                self._note("dial-out", (verb.text or "").strip() or ET.tostring(verb, encoding="unicode"))
-                return self._complete(transport, "completed")
+                if self._dial(transport, verb, base_url, depth):
+                    return
             elif name in ("Hangup", "Reject"):
                 self._note(name.lower(), "")
                 if self.queue is not None:
@@ -198,6 +214,22 @@ class SimulatedCall:
             self._complete(transport, "completed")
         elif context == "wait":
             self._note("hold", "the wait document ended; Twilio plays it again")
+
+    def _dial(self, transport: Transport, verb: ET.Element, base_url: str, depth: int) -> bool:
+        """Connect to another party; ``dial_policy`` decides how that party answers.
+
+        Returns True when the Dial's action took over the call (its answer was run).
+        """
+        nouns = [child for child in verb if child.tag in ("Number", "Sip", "Client", "Queue")]
+        target = (nouns[0].text or "").strip() if nouns else (verb.text or "").strip()
+        status, seconds = dial_policy(target)
+        self._note("dial-out", target, result=status, seconds=str(seconds))
+        action = verb.get("action")
+        if not action:
+            return False
+        params = {"DialCallStatus": status, "DialCallSid": new_sid("CA"), "DialCallDuration": str(seconds)}
+        self._request_and_run(transport, urljoin(base_url, action), verb.get("method", "POST").upper(), params, "call", depth + 1)
+        return True
 
     def _speak(self, verb: ET.Element) -> None:
         if verb.tag == "Say":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from talk.webhooks import views
+from talk.webhooks import callback_views, views
 
 app_name = "talk_webhooks"
 
@@ -18,4 +18,8 @@ urlpatterns = [
     path("talk/webhooks/<str:token>/number/", views.number, name="number"),
     path("talk/webhooks/<str:token>/confirm/", views.confirm, name="confirm"),
     path("talk/webhooks/<str:token>/queue-exit/", views.queue_exit, name="queue_exit"),
+    path("talk/webhooks/<str:token>/callback/agent/", callback_views.cb_agent, name="cb_agent"),
+    path("talk/webhooks/<str:token>/callback/dial-done/", callback_views.cb_dial_done, name="cb_dial_done"),
+    path("talk/webhooks/<str:token>/callback/agent-status/", callback_views.cb_agent_status, name="cb_agent_status"),
+    path("talk/webhooks/<str:token>/connect/", callback_views.connect_agent, name="connect_agent"),
 ]

@@ -1,0 +1,203 @@
+"""The virtual queue (SPEC R2-R9, O2): who is offered what, and when.
+
+One routing pass for an account, in one transaction holding the account's
+routing lock (a row lock on the account, so two workers never route the same
+account at once; the partial unique constraints on Offer hold even if they did):
+
+1. Offers past their deadline time out; callback requests past their expiry
+   expire; callback requests every agent has declined are cancelled (R8, R9).
+2. Each free agent (online, not busy, no open offer; longest since an offer
+   first) is offered the oldest waiting entry of the account's lines that it may
+   take, live calls and callbacks alike in original queue order (R2). An entry
+   goes to the agent who has been offered it least, so offers cycle through the
+   agents (R3, R4); an agent who declined a callback is not asked again (R6).
+
+Side effects (pushes, tickets' tasks) are sent after commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from supportcenter.models import Account, Membership
+from supportcenter.realtime import account_group, push_on_commit, user_group
+from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
+
+FREE_STATUSES = (AgentPresence.Status.ONLINE,)
+# R7: these agents count as having declined a callback; away and busy agents wait for it.
+DECLINING_STATUSES = (AgentPresence.Status.OFFLINE, AgentPresence.Status.TRANSFERS_ONLY)
+
+
+def offer_payload(offer: Offer) -> dict:
+    entry = offer.entry
+    request = getattr(entry, "callback_request", None) if entry.kind == QueueEntry.Kind.CALLBACK else None
+    number = request.number if request else (entry.call.caller_number or entry.call.from_raw if entry.call else "")
+    return {
+        "id": offer.pk,
+        "kind": offer.kind,
+        "line": {"id": entry.line_id, "name": entry.line.name},
+        "number": number,
+        "entered_at": entry.entered_at.isoformat(),
+        "expires_at": offer.expires_at.isoformat(),
+        "callback_request_id": request.pk if request else None,
+        "confirmed": request.confirmed if request else None,
+    }
+
+
+def _lock(account: Account) -> bool:
+    """Take the account's routing lock for this transaction; False if another worker has it."""
+    return Account.objects.select_for_update(skip_locked=True).filter(pk=account.pk).exists()
+
+
+def route_account(account: Account, *, now: datetime | None = None) -> list[Offer]:
+    """One routing pass; returns the offers it made. Idempotent: run it as often as you like."""
+    with transaction.atomic():
+        if not _lock(account):
+            return []
+        now = now or timezone.now()
+        _time_out_offers(account, now)
+        _expire_requests(account, now)
+        _cancel_declined_by_all(account, now)
+        return _offer(account, now)
+
+
+def _time_out_offers(account: Account, now: datetime) -> None:
+    due = list(Offer.objects.filter(account=account, state=Offer.State.OFFERED, expires_at__lte=now))
+    if not due:
+        return
+    Offer.objects.filter(pk__in=[o.pk for o in due], state=Offer.State.OFFERED).update(
+        state=Offer.State.TIMED_OUT, responded_at=now
+    )
+    for offer in due:
+        push_on_commit(user_group(account.pk, offer.agent_id), "offer.withdrawn", {"id": offer.pk, "reason": "timed_out"})
+
+
+def _expire_requests(account: Account, now: datetime) -> None:
+    from talk.services.routing import callback_request_close
+
+    for request in CallbackRequest.objects.filter(
+        account=account, state=CallbackRequest.State.PENDING, expires_at__lte=now
+    ).select_related("queue_entry", "line"):
+        callback_request_close(account=account, request=request, state=CallbackRequest.State.EXPIRED, now=now)
+
+
+def _members(account: Account) -> list[int]:
+    return list(Membership.objects.filter(account=account, is_active=True).values_list("user_id", flat=True))
+
+
+def _cancel_declined_by_all(account: Account, now: datetime) -> None:
+    """R7, R8: a callback that every member declined, or cannot take (offline,
+    transfers only), is cancelled. Away and busy members keep it waiting."""
+    from talk.services.routing import callback_request_close
+
+    members = set(_members(account))
+    present = dict(
+        AgentPresence.objects.filter(account=account, user_id__in=members).values_list("user_id", "status")
+    )
+    not_declining = {
+        user_id for user_id in members if present.get(user_id, AgentPresence.Status.OFFLINE) not in DECLINING_STATUSES
+    }
+    pending = CallbackRequest.objects.filter(account=account, state=CallbackRequest.State.PENDING).select_related(
+        "queue_entry", "line"
+    )
+    if not not_declining:
+        candidates = list(pending)
+    else:
+        # Requests every non-declining member has declined: count their declines.
+        candidates = list(
+            pending.annotate(
+                declines=Count(
+                    "queue_entry__offers__agent",
+                    filter=Q(queue_entry__offers__state=Offer.State.DECLINED,
+                             queue_entry__offers__agent_id__in=not_declining),
+                    distinct=True,
+                )
+            ).filter(declines__gte=len(not_declining))
+        )
+    for request in candidates:
+        callback_request_close(account=account, request=request, state=CallbackRequest.State.DECLINED, now=now)
+
+
+def _free_agents(account: Account, now: datetime) -> list[AgentPresence]:
+    members = _members(account)
+    holding = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("agent_id")
+    return list(
+        AgentPresence.objects.filter(account=account, user_id__in=members, status__in=FREE_STATUSES, busy=False)
+        .exclude(user_id__in=holding)
+        .order_by(models_nulls_first("last_offered_at"), "user_id")
+    )
+
+
+def models_nulls_first(field: str):
+    from django.db.models import F
+
+    return F(field).asc(nulls_first=True)
+
+
+def _waiting_entries(account: Account):
+    open_entries = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("entry_id")
+    return (
+        QueueEntry.objects.filter(account=account, state=QueueEntry.State.WAITING, line__enabled=True)
+        .filter(
+            Q(kind=QueueEntry.Kind.LIVE, call__ended_at__isnull=True, call__isnull=False)
+            | Q(kind=QueueEntry.Kind.CALLBACK, callback_request__state=CallbackRequest.State.PENDING)
+        )
+        .exclude(pk__in=open_entries)
+        .select_related("line", "call", "callback_request")
+        .order_by("entered_at", "pk")
+    )
+
+
+def _offer(account: Account, now: datetime) -> list[Offer]:
+    agents = _free_agents(account, now)
+    if not agents:
+        return []
+    entries = list(_waiting_entries(account)[: len(agents) * 4 + 10])
+    if not entries:
+        return []
+    history: dict[int, dict[int, tuple[int, bool]]] = {}
+    for entry_id, agent_id, state, times in (
+        Offer.objects.filter(entry_id__in=[e.pk for e in entries])
+        .values_list("entry_id", "agent_id", "state")
+        .annotate(times=Count("id"))
+    ):
+        offered, declined = history.setdefault(entry_id, {}).get(agent_id, (0, False))
+        history[entry_id][agent_id] = (offered + times, declined or state == Offer.State.DECLINED)
+    free = {agent.user_id: agent for agent in agents}
+    made: list[Offer] = []
+    for entry in entries:  # oldest first: nobody jumps the queue (R2)
+        if not free:
+            break
+        seen = history.get(entry.pk, {})
+        eligible = [
+            agent for agent in free.values()
+            if not (entry.kind == QueueEntry.Kind.CALLBACK and seen.get(agent.user_id, (0, False))[1])
+        ]
+        if not eligible:
+            continue
+        agent = min(eligible, key=lambda a: seen.get(a.user_id, (0, False))[0])  # cycle (R3, R4)
+        seconds = entry.line.callback_offer_seconds if entry.kind == QueueEntry.Kind.CALLBACK else entry.line.call_offer_seconds
+        offer = Offer.objects.create(
+            account=account, entry=entry, agent_id=agent.user_id, kind=entry.kind, expires_at=now + timedelta(seconds=seconds)
+        )
+        offer.entry = entry
+        AgentPresence.objects.filter(pk=agent.pk).update(last_offered_at=now)
+        push_on_commit(user_group(account.pk, agent.user_id), "offer.new", offer_payload(offer))
+        del free[agent.user_id]
+        made.append(offer)
+    if made:
+        push_on_commit(account_group(account.pk), "queue.changed", {})
+    return made
+
+
+def accounts_with_work(now: datetime | None = None) -> list[Account]:
+    """Accounts whose queue might need a pass: anything waiting or offered."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():  # the sweep spans accounts, by design
+        ids = set(QueueEntry.objects.filter(state=QueueEntry.State.WAITING).values_list("account_id", flat=True))
+        ids |= set(Offer.objects.filter(state=Offer.State.OFFERED).values_list("account_id", flat=True))
+        return list(Account.objects.filter(pk__in=ids))

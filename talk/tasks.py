@@ -1,0 +1,90 @@
+"""django-q2 tasks of Talk: they take ids and call services (DESIGN).
+
+The router is woken after each commit that may change who should be offered
+what; ``sweep`` runs the same pass every couple of seconds for every account
+with work, so a lost wake-up, an offer's deadline or a request's expiry is
+late by seconds, never minutes (R9). django-q2 schedules by the minute at best,
+so the scheduled ``sweep`` loops for most of a minute (one worker's job).
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from django_q.tasks import async_task
+
+from supportcenter.models import Account
+from talk import routing
+
+logger = logging.getLogger(__name__)
+
+SWEEP_PERIOD_SECONDS = 2.0
+SWEEP_RUN_SECONDS = 50.0  # below the cluster's timeout (60 s); the next run starts within the minute
+
+
+def _enqueue(func: str, *args) -> None:
+    # Tests (and anyone who sets SC_TASKS_SYNC) run tasks inline, right after commit.
+    async_task(func, *args, sync=settings.TASKS_SYNC, group="talk")
+
+
+def enqueue_route(account_id: int) -> None:
+    _enqueue("talk.tasks.route", account_id)
+
+
+def enqueue_connect_live_call(offer_id: int) -> None:
+    _enqueue("talk.tasks.connect_live_call", offer_id)
+
+
+def enqueue_callback_attempt(attempt_id: int) -> None:
+    _enqueue("talk.tasks.place_callback_attempt", attempt_id)
+
+
+def route(account_id: int) -> int:
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return 0
+    from django_scopes import scope
+
+    with scope(account=account):
+        return len(routing.route_account(account))
+
+
+def sweep_once() -> int:
+    offers = 0
+    for account in routing.accounts_with_work():
+        from django_scopes import scope
+
+        with scope(account=account):
+            offers += len(routing.route_account(account))
+    from talk.services.callback_calls import due_attempts_start
+
+    due_attempts_start()
+    return offers
+
+
+def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
+    """The periodic safety net: a routing pass for every account with work, repeatedly."""
+    deadline = time.monotonic() + run_seconds
+    while True:
+        close_old_connections()
+        try:
+            sweep_once()
+        except Exception:  # one bad pass must not stop the next
+            logger.exception("sweep pass failed")
+        if time.monotonic() + SWEEP_PERIOD_SECONDS >= deadline:
+            return
+        time.sleep(SWEEP_PERIOD_SECONDS)
+
+
+def connect_live_call(offer_id: int) -> None:
+    from talk.services.callback_calls import live_call_connect
+
+    live_call_connect(offer_id=offer_id)
+
+
+def place_callback_attempt(attempt_id: int) -> None:
+    from talk.services.callback_calls import callback_attempt_place
+
+    callback_attempt_place(attempt_id=attempt_id)

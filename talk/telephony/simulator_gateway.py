@@ -1,0 +1,41 @@
+"""The demo's carrier: outbound calls are played by the call simulator (SPEC O1).
+
+The called party answers at once (an agent's device in the demo), the answer
+URL's TwiML runs, and a Dial reaches the customer as ``engine.dial_policy``
+says. Everything goes through the same signed webhooks Twilio would call.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from talk.simulator.engine import SimulatedCall, Transport, TwiMLError, new_sid
+from talk.simulator.transports import HttpTransport
+from talk.telephony.base import GatewayError, OutboundCall
+
+# The seam tests use to route the simulator's requests through Django's test client.
+transport_factory: Callable[[], Transport] = HttpTransport
+
+
+class SimulatorGateway:
+    def __init__(self, *, auth_token: str, transport: Transport | None = None):
+        self.auth_token = auth_token
+        self.transport = transport or transport_factory()
+
+    def place_call(self, call: OutboundCall) -> str:
+        simulated = SimulatedCall(
+            account_sid="AC" + "0" * 32, auth_token=self.auth_token, voice_url=call.url,
+            status_callback_url=call.status_callback, from_=call.from_, to=call.to,
+            call_sid=new_sid("CA"), direction="outbound-api",
+        )
+        try:
+            simulated.dial(self.transport)
+            simulated.hangup(self.transport)  # the agent hangs up once the document is done
+        except (TwiMLError, OSError) as error:
+            raise GatewayError(f"The simulated call failed: {error}", retryable=False) from error
+        return simulated.call_sid
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        """Simulated inbound calls live in the simulator page; redirecting them is not modelled."""
+
+    def end_call(self, *, call_sid: str) -> None:
+        """See redirect_call."""

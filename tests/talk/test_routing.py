@@ -1,0 +1,261 @@
+"""The virtual queue, offers, decline, expiry and the callback call (SPEC R2-R12)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope
+
+from supportcenter.errors import ServiceError
+from talk import routing
+from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Call, Offer, QueueEntry
+from talk.services import routing as services
+from talk.services.calls import callback_request_create
+from talk.services.callback_calls import due_attempts_start
+from talk.telephony import simulator_gateway
+from tests.talk.calls_support import ClientTransport, Phone, main_line, set_presence  # noqa: F401
+from tickets.models import Comment, Ticket
+
+ONLINE, AWAY, OFFLINE, TRANSFERS = "online", "away", "offline", "transfers_only"
+
+
+@pytest.fixture(autouse=True)
+def inline_tasks(settings, monkeypatch):
+    settings.TASKS_SYNC = True
+    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+
+
+@pytest.fixture
+def run(acme, django_capture_on_commit_callbacks):
+    """Run a service in acme's scope and everything it queued for after commit."""
+
+    def runner(func, *args, **kwargs):
+        with scope(account=acme), django_capture_on_commit_callbacks(execute=True):
+            return func(*args, **kwargs)
+
+    return runner
+
+
+def _route(acme, now=None):
+    with scope(account=acme):
+        return routing.route_account(acme, now=now)
+
+
+def _callback(acme, line, number, minutes_ago=0):
+    with scope(account=acme):
+        request = callback_request_create(line=line, number=number)
+        if minutes_ago:
+            entered = timezone.now() - timedelta(minutes=minutes_ago)
+            QueueEntry.objects.filter(pk=request.queue_entry_id).update(entered_at=entered)
+            CallbackRequest.objects.filter(pk=request.pk).update(queue_entered_at=entered)
+            request.refresh_from_db()
+        return request
+
+
+def _offers(acme, **filters):
+    with scope(account=acme):
+        return list(Offer.objects.filter(**filters).select_related("entry").order_by("created_at"))
+
+
+def _tickets(acme):
+    with scope(account=acme):
+        return list(Ticket.objects.all())
+
+
+def _comments(acme, ticket):
+    with scope(account=acme):
+        return [c.body for c in Comment.objects.filter(ticket=ticket, public=False).order_by("created_at")]
+
+
+def test_entries_are_offered_in_original_queue_order_one_per_free_agent(acme, main_line, bob, dave):  # SPEC R2
+    phone = Phone(main_line)
+    set_presence(acme, bob, ONLINE)
+    first = _callback(acme, main_line, "+14155550101", minutes_ago=5)
+    live = phone.queued(from_="+14155550102")  # queued now, between the two callbacks
+    third = _callback(acme, main_line, "+14155550103")
+    set_presence(acme, dave, ONLINE)
+    made = _route(acme)
+    assert len(made) == 2  # two free agents, two offers: no burst
+    offered = {o.entry_id for o in made}
+    with scope(account=acme):
+        live_entry = QueueEntry.objects.get(call__provider_call_sid=live.call_sid)
+    assert offered == {first.queue_entry_id, live_entry.pk} and third.queue_entry_id not in offered
+    assert _route(acme) == []  # idempotent: each agent holds one offer
+
+
+def test_an_agent_holds_at_most_one_offer_and_away_or_busy_agents_wait(acme, main_line, bob, dave):  # SPEC R2, R7
+    set_presence(acme, bob, AWAY)
+    set_presence(acme, dave, ONLINE)
+    with scope(account=acme):
+        AgentPresence.objects.filter(user=dave).update(busy=True)
+    _callback(acme, main_line, "+14155550101")
+    assert _route(acme) == []
+    set_presence(acme, bob, ONLINE)
+    [offer] = _route(acme)
+    assert offer.agent_id == bob.pk
+
+
+def test_decline_keeps_the_place_and_offers_the_next_agent(acme, main_line, bob, dave, run):  # SPEC R6
+    set_presence(acme, bob, ONLINE)
+    request = _callback(acme, main_line, "+14155550101", minutes_ago=3)
+    [offer] = _route(acme)
+    set_presence(acme, dave, ONLINE)
+    first_agent = offer.agent_id
+    run(services.offer_decline, account=acme, offer_id=offer.pk, agent=bob if first_agent == bob.pk else dave)
+    open_offers = _offers(acme, state=Offer.State.OFFERED)
+    assert [o.agent_id for o in open_offers] == [dave.pk if first_agent == bob.pk else bob.pk]
+    with scope(account=acme):
+        assert QueueEntry.objects.get(pk=request.queue_entry_id).entered_at == request.queue_entered_at
+
+
+def test_when_every_agent_declined_the_request_is_cancelled_with_a_ticket(acme, main_line, alice, bob, dave, run):  # SPEC R8, R12
+    set_presence(acme, bob, ONLINE)
+    set_presence(acme, dave, ONLINE)
+    set_presence(acme, alice, TRANSFERS)  # counts as declined (R7)
+    request = _callback(acme, main_line, "+14155550101")
+    _route(acme)
+    for _ in range(2):
+        [offer] = _offers(acme, state=Offer.State.OFFERED)
+        agent = bob if offer.agent_id == bob.pk else dave
+        run(services.offer_decline, account=acme, offer_id=offer.pk, agent=agent)
+    with scope(account=acme):
+        request.refresh_from_db()
+    assert (request.state, request.outcome) == ("declined", "declined")
+    [ticket] = _tickets(acme)
+    assert ticket.subject == "Callback request" and ticket.via == "voice"
+    assert any("Every agent declined" in body for body in _comments(acme, ticket))
+
+
+def test_offline_agents_count_as_declined(acme, main_line, alice, bob, dave, run):  # SPEC R7
+    set_presence(acme, bob, ONLINE)
+    request = _callback(acme, main_line, "+14155550101")  # alice and dave: no presence = offline
+    [offer] = _route(acme)
+    run(services.offer_decline, account=acme, offer_id=offer.pk, agent=bob)
+    with scope(account=acme):
+        request.refresh_from_db()
+    assert request.state == CallbackRequest.State.DECLINED
+
+
+def test_an_unanswered_offer_times_out_and_cycles_to_the_next_agent(acme, main_line, bob, dave):  # SPEC R4
+    set_presence(acme, bob, ONLINE)
+    set_presence(acme, dave, ONLINE)
+    _callback(acme, main_line, "+14155550101")
+    [first] = _route(acme)
+    later = timezone.now() + timedelta(seconds=main_line.callback_offer_seconds + 1)
+    [second] = _route(acme, now=later)
+    assert _offers(acme, pk=first.pk)[0].state == Offer.State.TIMED_OUT
+    assert second.agent_id != first.agent_id
+    assert _route(acme, now=later) == []  # replaying the same pass changes nothing
+
+
+def test_a_request_expires_after_the_lines_expiry_with_a_ticket(acme, main_line, bob):  # SPEC R9
+    set_presence(acme, bob, AWAY)
+    request = _callback(acme, main_line, "+14155550101")
+    _route(acme, now=timezone.now() + timedelta(minutes=59))
+    with scope(account=acme):
+        request.refresh_from_db()
+    assert request.state == CallbackRequest.State.PENDING
+    _route(acme, now=timezone.now() + timedelta(minutes=61))
+    with scope(account=acme):
+        request.refresh_from_db()
+    assert (request.state, request.outcome) == ("expired", "expired")
+    [ticket] = _tickets(acme)
+    assert any("within 60 minutes" in body for body in _comments(acme, ticket))
+
+
+def test_accepting_a_callback_places_the_call_and_records_it_on_one_ticket(acme, main_line, dave, run):  # SPEC R5, R11, R12
+    set_presence(acme, dave, ONLINE)
+    request = _callback(acme, main_line, "+14155550101", minutes_ago=2)
+    [offer] = _route(acme)
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
+    with scope(account=acme):
+        request.refresh_from_db()
+        [attempt] = CallbackAttempt.objects.all()
+        presence = AgentPresence.objects.get(user=dave)
+    assert (request.state, request.outcome, request.duration_seconds) == ("completed", "answered", 42)
+    assert request.accepted_by_id == dave.pk and request.served_in_order is True
+    assert (request.started_at - request.queue_entered_at).total_seconds() >= 120
+    assert attempt.status == CallbackAttempt.Status.COMPLETED and attempt.provider_call_sid.startswith("CA")
+    assert presence.busy is False
+    [ticket] = _tickets(acme)
+    comments = _comments(acme, ticket)
+    assert "Dave Agent accepted the callback request" in comments[0]
+    assert "answered, talked 42 s" in comments[-1]
+
+
+@pytest.mark.parametrize("number, outcome, words", [("+14155550404", "no_answer", "no answer"), ("+14155550486", "busy", "busy")])
+def test_a_customer_who_does_not_answer_is_not_retried_by_default(acme, main_line, dave, run, number, outcome, words):  # SPEC R10
+    set_presence(acme, dave, ONLINE)
+    request = _callback(acme, main_line, number)
+    [offer] = _route(acme)
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
+    with scope(account=acme):
+        request.refresh_from_db()
+        assert CallbackAttempt.objects.count() == 1
+    assert (request.state, request.outcome) == ("failed", outcome)
+    [ticket] = _tickets(acme)
+    assert f"{words}. No retry" in _comments(acme, ticket)[-1]
+
+
+def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC R10, L7
+    from tests.talk.calls_support import make_line
+
+    line = make_line(acme, callback_retry_attempts=1, callback_retry_interval_minutes=5)
+    set_presence(acme, dave, ONLINE)
+    request = _callback(acme, line, "+14155550404")
+    [offer] = _route(acme)
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
+    with scope(account=acme):
+        assert [a.status for a in CallbackAttempt.objects.order_by("number")] == ["no_answer", "queued"]
+    run(due_attempts_start, now=timezone.now() + timedelta(minutes=6))
+    with scope(account=acme):
+        CallbackAttempt.objects.filter(status="queued").update(scheduled_for=timezone.now())
+    run(due_attempts_start)
+    with scope(account=acme):
+        request.refresh_from_db()
+        assert [a.status for a in CallbackAttempt.objects.order_by("number")] == ["no_answer", "no_answer"]
+    assert (request.state, request.attempts) == ("failed", 2)
+    comments = _comments(acme, _tickets(acme)[0])
+    assert "Trying again" in comments[-2] and "No retries left" in comments[-1]
+
+
+def test_an_offer_is_accepted_exactly_once(acme, main_line, dave, run):  # SPEC R5
+    set_presence(acme, dave, ONLINE)
+    _callback(acme, main_line, "+14155550101")
+    [offer] = _route(acme)
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
+    with pytest.raises(ServiceError) as second:
+        run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
+    assert second.value.code == "offer_gone"
+    assert len(_tickets(acme)) == 1
+
+
+def test_a_timed_out_or_foreign_offer_cannot_be_accepted(acme, main_line, bob, dave, run):  # SPEC R5, R13
+    set_presence(acme, bob, ONLINE)
+    _callback(acme, main_line, "+14155550101")
+    [offer] = _route(acme)
+    with pytest.raises(ServiceError):
+        run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)  # not dave's
+    _route(acme, now=timezone.now() + timedelta(seconds=41))
+    with pytest.raises(ServiceError):
+        run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
+
+
+def test_accepting_a_live_call_answers_it(acme, main_line, bob, run):  # SPEC R3, R5
+    set_presence(acme, bob, ONLINE)
+    live = Phone(main_line).queued()
+    [offer] = _route(acme)
+    assert offer.kind == "live"
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
+    with scope(account=acme):
+        call = Call.objects.get(provider_call_sid=live.call_sid)
+    assert (call.answered_by_id, call.outcome) == (bob.pk, "answered")
+
+
+def test_a_hung_up_caller_is_not_offered(acme, main_line, bob):  # SPEC R2
+    phone = Phone(main_line)
+    live = phone.queued()
+    phone.hangup(live)
+    set_presence(acme, bob, ONLINE)
+    assert _route(acme) == []
