@@ -158,7 +158,8 @@ else:
 Q_CLUSTER = {
     "name": "supportcenter",
     "orm": "default",
-    "workers": env_int("SC_Q_WORKERS", 2, minimum=1),
+    # One worker runs the routing sweep most of every minute (talk.tasks.sweep).
+    "workers": env_int("SC_Q_WORKERS", 3, minimum=2),
     "timeout": 60,
     "retry": 90,
     "max_attempts": 5,

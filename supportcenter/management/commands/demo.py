@@ -24,7 +24,9 @@ class Command(BaseCommand):
         call_command("seed_demo")
         worker = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+            # The worker places simulated calls back into this server: tell it where it is.
+            env = {**os.environ, "SC_PUBLIC_BASE_URL": os.environ.get("SC_PUBLIC_BASE_URL") or f"http://localhost:{port}"}
+            worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env)
         db = settings.DATABASES["default"]
         self.stdout.write(
             f"Database: {db['ENGINE'].rsplit('.', 1)[-1]}; channel layer: "
