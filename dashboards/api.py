@@ -1,0 +1,199 @@
+"""Talk stats API in the reference's paths and envelopes (SPEC A1, D1-D5).
+
+Filters, on every endpoint: ``phone_number_ids=1,2`` (or ``line_id=1``) narrows to
+those lines; a line that is not the account's answers 404 like a missing one (T3).
+Timeframe (account_overview, agents_activity): today since midnight in the
+account's time zone by default, or ``start_date``/``end_date`` (YYYY-MM-DD, local
+days, inclusive).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone as dt_timezone
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboards import activity, selectors
+from dashboards.timeframes import Timeframe, account_zone, timeframe_for_days, timeframe_today
+from supportcenter.auth import IsAccountMember
+from supportcenter.pagination import PAGE_PARAMETERS, paginate
+
+LINE_PARAMETERS = [
+    OpenApiParameter("phone_number_ids", str, description="Comma-separated line (phone number) ids."),
+    OpenApiParameter("line_id", int, description="One line id (alternative to phone_number_ids)."),
+]
+TIMEFRAME_PARAMETERS = [
+    OpenApiParameter("start_date", str, description="First local day (YYYY-MM-DD); default today."),
+    OpenApiParameter("end_date", str, description="Last local day (YYYY-MM-DD, inclusive); default today."),
+]
+
+
+class StatsQuery(serializers.Serializer):
+    phone_number_ids = serializers.RegexField(r"^\d+(,\d+)*$", required=False)
+    line_id = serializers.IntegerField(required=False, min_value=1)
+    start_date = serializers.DateField(required=False)
+    end_date = serializers.DateField(required=False)
+
+
+def stats_query(request: Request) -> dict:
+    query = StatsQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+def requested_lines(request: Request, query: dict) -> list[int] | None:
+    """The lines asked for, all of the account's, or 404 (another account's id too)."""
+    wanted: list[int] = []
+    if query.get("phone_number_ids"):
+        wanted += [int(part) for part in query["phone_number_ids"].split(",")]
+    if query.get("line_id"):
+        wanted.append(query["line_id"])
+    if not wanted:
+        return None
+    found = selectors.account_lines(account=request._request.account, line_ids=wanted)
+    if len(set(found)) != len(set(wanted)):
+        raise Http404
+    return found
+
+
+def requested_timeframe(request: Request, query: dict, now: datetime | None = None) -> Timeframe:
+    account = request._request.account
+    now = now or timezone.now()
+    if not query.get("start_date") and not query.get("end_date"):
+        return timeframe_today(account=account, now=now)
+    today = now.astimezone(account_zone(account)).date()
+    first = query.get("start_date") or query.get("end_date")
+    last = query.get("end_date") or today
+    return timeframe_for_days(account=account, first_day=first, last_day=last, now=now)
+
+
+def _int_fields(*names: str) -> dict:
+    return {name: serializers.IntegerField() for name in names}
+
+
+QUEUE_FIELDS = (
+    "agents_online", "calls_waiting", "callbacks_waiting", "embeddable_callbacks_waiting",
+    "average_wait_time", "longest_wait_time",
+)
+OVERVIEW_FIELDS = (
+    "total_calls", "total_inbound_calls", "total_outbound_calls", "total_calls_abandoned_in_queue",
+    "average_queue_wait_time", "max_queue_wait_time", "max_calls_waiting", "total_callback_calls",
+    "average_callback_wait_time", "total_call_duration", "average_call_duration", "average_time_to_answer",
+    "total_calls_outside_business_hours", "total_calls_with_exceeded_queue_wait_time",
+    "total_calls_with_requested_voicemail", "total_voicemails", "total_textback_requests",
+    "total_embeddable_callback_calls", "average_hold_time", "total_hold_time", "average_wrap_up_time",
+    "total_wrap_up_time",
+)
+OUTCOME_FIELDS = (
+    "answered", "no_answer", "busy", "failed", "declined_by_all", "expired", "open", "unconfirmed",
+    "average_time_to_first_attempt", "served_in_order", "served_out_of_order",
+)
+
+
+class CurrentQueueActivityView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=LINE_PARAMETERS,
+        summary="Callers waiting now: calls, callbacks (D1), agents online, average and longest wait",
+        responses=inline_serializer(
+            "CurrentQueueActivityEnvelope",
+            {"current_queue_activity": inline_serializer("CurrentQueueActivity", _int_fields(*QUEUE_FIELDS))},
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        lines = requested_lines(request, stats_query(request))
+        figures = selectors.current_queue_activity(account=request._request.account, line_ids=lines)
+        return Response({"current_queue_activity": figures})
+
+
+class AccountOverviewView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=[*LINE_PARAMETERS, *TIMEFRAME_PARAMETERS],
+        summary="Totals and averages of a timeframe (D2-D5); today by default",
+        responses=inline_serializer(
+            "AccountOverviewEnvelope",
+            {
+                "account_overview": inline_serializer(
+                    "AccountOverview",
+                    {
+                        **_int_fields(*OVERVIEW_FIELDS),
+                        "callback_outcomes": inline_serializer("CallbackOutcomes", _int_fields(*OUTCOME_FIELDS)),
+                    },
+                )
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = stats_query(request)
+        lines = requested_lines(request, query)
+        timeframe = requested_timeframe(request, query)
+        figures = selectors.account_overview(account=request._request.account, timeframe=timeframe, line_ids=lines)
+        return Response({"account_overview": figures})
+
+
+class AgentsActivityView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=[*TIMEFRAME_PARAMETERS, *PAGE_PARAMETERS],
+        summary="What each agent did in the timeframe (offers accepted, declined, missed; talk time)",
+        responses=inline_serializer(
+            "AgentsActivityPage",
+            {
+                "agents_activity": serializers.ListField(child=serializers.DictField()),
+                "next_page": serializers.CharField(allow_null=True),
+                "previous_page": serializers.CharField(allow_null=True),
+                "count": serializers.IntegerField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        timeframe = requested_timeframe(request, stats_query(request))
+        rows = activity.agents_activity(account=request._request.account, timeframe=timeframe)
+        return Response(paginate(request, rows, "agents_activity", activity.agent_activity_payload))
+
+
+class IncrementalQuery(serializers.Serializer):
+    start_time = serializers.IntegerField(min_value=0)
+
+
+class IncrementalCallsView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start_time", int, required=True, description="Unix time; calls updated since.")],
+        summary="Calls created or updated since start_time (incremental export); follow next_page, stop when count is 0",
+        responses=inline_serializer(
+            "IncrementalCalls",
+            {
+                "calls": serializers.ListField(child=serializers.DictField()),
+                "next_page": serializers.CharField(),
+                "count": serializers.IntegerField(),
+                "end_time": serializers.IntegerField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = IncrementalQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start = datetime.fromtimestamp(query.validated_data["start_time"], tz=dt_timezone.utc)
+        calls, end_time = activity.incremental_calls(account=request._request.account, start_time=start, now=timezone.now())
+        # Like the reference, next_page is never null: it is where to poll next.
+        next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time})}")
+        return Response(
+            {
+                "calls": [activity.call_export_payload(call) for call in calls],
+                "next_page": next_page,
+                "count": len(calls),
+                "end_time": end_time,
+            }
+        )

@@ -1,0 +1,223 @@
+"""The Talk metrics (SPEC D1-D5), each computed by database aggregates.
+
+No function here loops over rows in Python: every figure is a COUNT/SUM/AVG/MAX
+(or a window function) in SQL, so the cost does not grow with the Python side.
+Every selector takes the account, the lines (None: all lines) and a timeframe or
+``now``; tests pass ``now`` to freeze the clock.
+
+Which rows belong to a timeframe ``[start, end)``:
+- calls by ``started_at``; callback attempts (outbound calls) by ``started_at``;
+- callback requests by ``requested_at`` (D2, D5); D3 by ``started_at`` (when an
+  agent started the callback, the end of the wait);
+- queue waits by ``left_at`` (a wait is measured when it is over);
+- max calls waiting over every wait that overlaps the timeframe.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Case, Count, F, Max, Q, QuerySet, Sum, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from dashboards.sql import Epoch, at, max_concurrent, seconds_between
+from dashboards.timeframes import Timeframe
+from supportcenter.models import Account
+from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Line, QueueEntry
+
+# A wait longer than this is not a wait but a stale row; bounding it lets the
+# max-waiting query use the queue's time index instead of reading all history.
+LONGEST_PLAUSIBLE_WAIT = timedelta(days=2)
+
+CALLBACK_OUTCOMES = [c for c in CallbackRequest.Outcome.values if c]
+
+
+def account_lines(*, account: Account, line_ids: list[int] | None) -> list[int] | None:
+    """The ids of ``line_ids`` that are lines of ``account``; None means all lines.
+
+    Security contract: an id of another account is dropped exactly like a missing
+    one; callers compare the lengths to answer 404 for either (SPEC T3).
+    """
+    if line_ids is None:
+        return None
+    return list(Line.objects.filter(account=account, pk__in=line_ids).values_list("pk", flat=True))
+
+
+def _lines(rows: QuerySet, line_ids: list[int] | None, field: str = "line_id") -> QuerySet:
+    return rows if line_ids is None else rows.filter(**{f"{field}__in": line_ids})
+
+
+def _seconds(value) -> int:
+    return int(round(float(value))) if value is not None else 0
+
+
+# --- D1, D4: what is happening now ---------------------------------------------
+WAITING_NOW = Q(kind=QueueEntry.Kind.LIVE, state=QueueEntry.State.WAITING) | Q(
+    kind=QueueEntry.Kind.CALLBACK, callback_request__state=CallbackRequest.State.PENDING
+)
+
+
+def current_queue_activity(*, account: Account, line_ids: list[int] | None = None, now: datetime | None = None) -> dict:
+    """The reference's current queue activity: callers waiting now (calls and callbacks).
+
+    D1 ``callbacks_waiting``: callback requests waiting for an agent (state pending).
+    ``calls_waiting``: live calls holding in a queue. ``average_wait_time`` and
+    ``longest_wait_time``: seconds since the original queue entry (R2) of everyone
+    waiting now, callers and callback requesters alike. ``agents_online``: agents
+    with status online (lines do not narrow it: agents serve every line).
+    """
+    now = now or timezone.now()
+    waiting = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(WAITING_NOW)
+    figures = waiting.aggregate(
+        calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
+        callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),
+        oldest=Max(Epoch(at(now)) - Epoch(F("entered_at"))),
+        average=Avg(Epoch(at(now)) - Epoch(F("entered_at"))),
+    )
+    agents_online = AgentPresence.objects.filter(account=account, status=AgentPresence.Status.ONLINE).count()
+    return {
+        "agents_online": agents_online,
+        "calls_waiting": figures["calls"],
+        "callbacks_waiting": figures["callbacks"],
+        "embeddable_callbacks_waiting": 0,
+        "average_wait_time": max(_seconds(figures["average"]), 0),
+        "longest_wait_time": max(_seconds(figures["oldest"]), 0),
+    }
+
+
+# --- D2-D5: a timeframe --------------------------------------------------------
+@dataclass(frozen=True)
+class _Window:
+    start: datetime
+    end: datetime
+
+    def q(self, field: str) -> Q:
+        return Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
+
+
+def _calls_figures(account: Account, line_ids, window: _Window) -> dict:
+    calls = _lines(Call.objects.filter(account=account), line_ids).filter(window.q("started_at"))
+    return calls.aggregate(
+        inbound=Count("pk", filter=Q(direction=Call.Direction.INBOUND)),
+        outbound=Count("pk", filter=Q(direction=Call.Direction.OUTBOUND)),
+        abandoned=Count("pk", filter=Q(outcome=Call.Outcome.ABANDONED)),
+        duration=Sum("duration_seconds"),
+        with_duration=Count("duration_seconds"),
+        time_to_answer=Avg(seconds_between("started_at", "answered_at"), filter=Q(answered_at__isnull=False)),
+    )
+
+
+def _attempts_figures(account: Account, line_ids, window: _Window) -> dict:
+    attempts = _lines(CallbackAttempt.objects.filter(account=account), line_ids, "request__line_id")
+    return attempts.filter(window.q("started_at")).aggregate(
+        count=Count("pk"), duration=Sum("duration_seconds"), with_duration=Count("duration_seconds")
+    )
+
+
+def _queue_figures(account: Account, line_ids, window: _Window) -> dict:
+    waits = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(
+        window.q("left_at"), kind=QueueEntry.Kind.LIVE
+    )
+    wait = seconds_between("entered_at", "left_at")
+    return waits.aggregate(average=Avg(wait), longest=Max(wait))
+
+
+def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
+    requests = _lines(CallbackRequest.objects.filter(account=account), line_ids)
+    requested = window.q("requested_at")
+    started = window.q("started_at")
+    outcome_counts = {
+        f"outcome_{outcome}": Count("pk", filter=requested & Q(outcome=outcome)) for outcome in CALLBACK_OUTCOMES
+    }
+    return requests.filter(requested | started).aggregate(
+        total=Count("pk", filter=requested),
+        unconfirmed=Count("pk", filter=requested & Q(confirmed=False)),
+        open=Count("pk", filter=requested & Q(outcome="")),
+        # D3: from entering the queue to an agent starting the callback (greetings excluded:
+        # queue_entered_at is set when the caller joined the queue, after the greeting).
+        wait=Avg(seconds_between("queue_entered_at", "started_at"), filter=started),
+        to_first_attempt=Avg(
+            seconds_between("requested_at", "first_attempt_at"), filter=requested & Q(first_attempt_at__isnull=False)
+        ),
+        in_order=Count("pk", filter=requested & Q(served_in_order=True)),
+        out_of_order=Count("pk", filter=requested & Q(served_in_order=False)),
+        **outcome_counts,
+    )
+
+
+def _waits(account: Account, line_ids, tf: Timeframe) -> QuerySet:
+    """One interval per caller who waited: entering the queue to leaving it.
+
+    A callback requester waits from their original queue entry until an agent
+    starts the callback (or the request ends); one still waiting waits until the
+    end of the timeframe.
+    """
+    entries = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(
+        entered_at__lt=tf.end, entered_at__gte=tf.start - LONGEST_PLAUSIBLE_WAIT
+    )
+    still_waiting = Case(When(WAITING_NOW, then=at(tf.end)), default=F("entered_at"))
+    return entries.annotate(
+        begins=F("entered_at"),
+        ends=Coalesce("left_at", "callback_request__started_at", "callback_request__ended_at", still_waiting),
+    )
+
+
+def callback_outcomes(figures: dict) -> dict:
+    """D5, from the callback aggregate: how requests of the timeframe ended."""
+    return {
+        "answered": figures["outcome_answered"],
+        "no_answer": figures["outcome_no_answer"],
+        "busy": figures["outcome_busy"],
+        "failed": figures["outcome_failed"],
+        "declined_by_all": figures["outcome_declined"],
+        "expired": figures["outcome_expired"],
+        "open": figures["open"],
+        "unconfirmed": figures["unconfirmed"],
+        "average_time_to_first_attempt": _seconds(figures["to_first_attempt"]),
+        "served_in_order": figures["in_order"],
+        "served_out_of_order": figures["out_of_order"],
+    }
+
+
+def account_overview(*, account: Account, timeframe: Timeframe, line_ids: list[int] | None = None) -> dict:
+    """The reference's account overview for ``timeframe`` (D2, D3, D4) plus D5.
+
+    Figures the product has no feature for (voicemail, hold, wrap-up, business
+    hours, textback, embeddable callbacks) are 0 because nothing can produce them.
+    """
+    window = _Window(timeframe.start, timeframe.end)
+    calls = _calls_figures(account, line_ids, window)
+    attempts = _attempts_figures(account, line_ids, window)
+    queue = _queue_figures(account, line_ids, window)
+    callbacks = _callback_figures(account, line_ids, window)
+    max_waiting = max_concurrent(_waits(account, line_ids, timeframe), start=timeframe.start, end=timeframe.end)
+
+    outbound = calls["outbound"] + attempts["count"]
+    total_duration = (calls["duration"] or 0) + (attempts["duration"] or 0)
+    with_duration = calls["with_duration"] + attempts["with_duration"]
+    return {
+        "total_calls": calls["inbound"] + outbound,
+        "total_inbound_calls": calls["inbound"],
+        "total_outbound_calls": outbound,
+        "total_calls_abandoned_in_queue": calls["abandoned"],
+        "average_queue_wait_time": _seconds(queue["average"]),
+        "max_queue_wait_time": _seconds(queue["longest"]),
+        "max_calls_waiting": max_waiting,
+        "total_callback_calls": callbacks["total"],
+        "average_callback_wait_time": _seconds(callbacks["wait"]),
+        "total_call_duration": int(total_duration),
+        "average_call_duration": _seconds(total_duration / with_duration) if with_duration else 0,
+        "average_time_to_answer": _seconds(calls["time_to_answer"]),
+        "total_calls_outside_business_hours": 0,
+        "total_calls_with_exceeded_queue_wait_time": 0,
+        "total_calls_with_requested_voicemail": 0,
+        "total_voicemails": 0,
+        "total_textback_requests": 0,
+        "total_embeddable_callback_calls": 0,
+        "average_hold_time": 0,
+        "total_hold_time": 0,
+        "average_wrap_up_time": 0,
+        "total_wrap_up_time": 0,
+        "callback_outcomes": callback_outcomes(callbacks),
+    }

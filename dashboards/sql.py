@@ -1,0 +1,69 @@
+"""Small SQL building blocks the metrics need on both PostgreSQL and SQLite."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connections
+from django.db.models import DateTimeField, Expression, F, FloatField, Func, QuerySet, Value
+from django.db.models.functions import Greatest, Least
+
+
+class Epoch(Func):
+    """Seconds since 1970 (float) of a datetime expression.
+
+    Differences of two ``Epoch`` are durations in seconds that average and sum the
+    same way on both databases (Django's DurationField arithmetic does not).
+    """
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        # date_part returns double precision; EXTRACT returns numeric (slower to aggregate).
+        return super().as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra
+        )
+
+
+def seconds_between(start: str | Expression, end: str | Expression) -> Expression:
+    start = F(start) if isinstance(start, str) else start
+    end = F(end) if isinstance(end, str) else end
+    return Epoch(end) - Epoch(start)
+
+
+def at(moment: datetime) -> Value:
+    return Value(moment, output_field=DateTimeField())
+
+
+def max_concurrent(intervals: QuerySet, *, start: datetime, end: datetime) -> int:
+    """The most intervals open at once within ``[start, end)``.
+
+    ``intervals`` is a queryset with ``begins`` and ``ends`` annotations (one row
+    per caller). Every interval becomes a +1 event at its (clamped) beginning and
+    a -1 at its end; a running sum ordered by time is the number waiting at each
+    moment, and its maximum is the answer. A -1 sorts before a +1 at the same
+    instant: one caller leaving as another arrives is not two waiting at once.
+    All of it runs in the database, whatever the number of rows.
+    """
+    clamped = (
+        intervals.filter(begins__lt=at(end), ends__gt=at(start)).filter(ends__gt=F("begins"))
+        .annotate(ev_begin=Greatest("begins", at(start)), ev_end=Least("ends", at(end)))
+        .values("ev_begin", "ev_end")
+    )
+    connection = connections[clamped.db]
+    sql, params = clamped.query.get_compiler(using=clamped.db).as_sql()
+    query = (
+        f"WITH w AS ({sql}) "
+        "SELECT COALESCE(MAX(level), 0) FROM ("
+        "  SELECT SUM(delta) OVER (ORDER BY moment, delta ROWS UNBOUNDED PRECEDING) AS level FROM ("
+        "    SELECT ev_begin AS moment, 1 AS delta FROM w"
+        "    UNION ALL SELECT ev_end AS moment, -1 AS delta FROM w"
+        "  ) events"
+        ") levels"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        (value,) = cursor.fetchone()
+    return int(value or 0)

@@ -1,0 +1,64 @@
+"""Timeframes of the dashboard (SPEC D1-D6): "today" is since midnight in the
+account's time zone, not the server's, and a day is not always 24 hours.
+
+Every timeframe is a half-open interval ``[start, end)`` of aware UTC datetimes.
+Selectors take ``now`` so tests can freeze it without patching the clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from supportcenter.models import Account
+
+UTC = dt_timezone.utc
+
+
+@dataclass(frozen=True)
+class Timeframe:
+    start: datetime
+    end: datetime
+    # The local dates it covers (inclusive), for labels and links.
+    first_day: date
+    last_day: date
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def account_zone(account: Account) -> ZoneInfo:
+    return ZoneInfo(account.time_zone or "UTC")
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``zone``, in UTC.
+
+    ``fold=0`` is right in both DST oddities: where midnight happens twice the
+    day starts at the first one; where midnight is skipped (a zone that moves its
+    clocks at 00:00) the wall time is read with the offset before the jump, which
+    is exactly the instant of the jump, the day's real start.
+    """
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def timeframe_today(*, account: Account, now: datetime | None = None) -> Timeframe:
+    """Since midnight in the account's time zone until ``now`` (SPEC D: *today*)."""
+    now = now or timezone.now()
+    zone = account_zone(account)
+    today = now.astimezone(zone).date()
+    return Timeframe(start=local_midnight(today, zone), end=now, first_day=today, last_day=today)
+
+
+def timeframe_for_days(*, account: Account, first_day: date, last_day: date, now: datetime | None = None) -> Timeframe:
+    """Whole local days ``first_day``..``last_day`` (inclusive); a range reaching
+    today ends at ``now``, since the rest of today has not happened."""
+    if last_day < first_day:
+        first_day, last_day = last_day, first_day
+    zone = account_zone(account)
+    now = now or timezone.now()
+    end = min(local_midnight(last_day + timedelta(days=1), zone), max(now, local_midnight(first_day, zone)))
+    return Timeframe(start=local_midnight(first_day, zone), end=end, first_day=first_day, last_day=last_day)

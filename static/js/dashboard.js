@@ -1,0 +1,66 @@
+// Talk dashboard: the "Right now" tiles follow the queue (SPEC D6, R13).
+// The socket only hints that the queue moved; the figures always come from
+// the HTTP endpoint, on every hint, on (re)connect, and every 30 s as waits grow.
+(() => {
+  const section = document.getElementById("queue-tiles");
+  if (!section) return;
+  const url = section.dataset.url;
+  const state = section.querySelector("[data-live-state]");
+  let socket = null;
+  let retry = 1000;
+  let pending = null;
+
+  async function refresh() {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const figures = (await response.json()).current_queue_activity || {};
+      for (const tile of section.querySelectorAll("[data-tile]")) {
+        const value = figures[tile.dataset.tile];
+        if (value === undefined) continue;
+        const text = String(value);
+        if (tile.textContent !== text) {
+          tile.textContent = text;
+          tile.classList.add("changed");
+          setTimeout(() => tile.classList.remove("changed"), 1500);
+        }
+      }
+      section.dataset.refreshed = String(Date.now());
+    } catch (error) {
+      // A failed refresh leaves the last figures; the next hint or tick tries again.
+    }
+  }
+
+  // Several hints in a burst make one request.
+  function soon() {
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; refresh(); }, 250);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    try {
+      socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
+    } catch (error) {
+      return;
+    }
+    socket.addEventListener("open", () => {
+      retry = 1000;
+      if (state) { state.textContent = "live"; state.classList.remove("offline"); }
+      soon();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (message.type === "queue.changed" || message.type === "agent.status") soon();
+    });
+    socket.addEventListener("close", () => {
+      if (state) { state.textContent = "reconnecting…"; state.classList.add("offline"); }
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+
+  connect();
+  setInterval(refresh, 30000);
+})();
