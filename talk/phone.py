@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import PhoneNumberType
+
+from supportcenter.phone import parse_phone
 
 # What carriers and Twilio send in From when the caller withheld the number:
 # words, and the keypad spellings of ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED.
@@ -29,13 +31,8 @@ def to_e164(number: phonenumbers.PhoneNumber) -> str:
 
 
 def _valid(candidate: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    try:
-        number = phonenumbers.parse(candidate, region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    if phonenumbers.number_type(number) in _REFUSED_TYPES:
+    number = parse_phone(candidate, region=region)
+    if number is None or phonenumbers.number_type(number) in _REFUSED_TYPES:
         return None
     return number
 

@@ -25,7 +25,7 @@ from supportcenter.models import Account, User
 from supportcenter.pagination import PAGE_PARAMETERS, page_query, paginate
 from tickets import selectors, services
 from tickets.models import Comment, EndUser, Ticket, TicketStatus, Via
-from tickets.phone import parse_phone
+from supportcenter.phone import parse_phone
 
 ENVELOPE_MESSAGE = 'Send the ticket inside an envelope: {"ticket": {...}}.'
 REQUESTER_NEEDS_CONTACT_MESSAGE = "Give the requester a phone number or an email address."

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from supportcenter.models import Account, User
 from tickets.models import Comment, EndUser, Ticket
-from tickets.phone import parse_phone
+from supportcenter.phone import parse_phone
 
 # ``assignee=UNASSIGNED`` lists the tickets nobody holds.
 UNASSIGNED = "unassigned"

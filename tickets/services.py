@@ -20,7 +20,7 @@ from supportcenter.errors import ServiceError
 from supportcenter.models import Account, Membership, User
 from supportcenter.realtime import account_group, push_on_commit
 from tickets.models import Comment, EndUser, Ticket, TicketCounter, TicketStatus, Via
-from tickets.phone import parse_phone
+from supportcenter.phone import parse_phone
 
 SUBJECT_REQUIRED_MESSAGE = "Give the ticket a subject."
 SUBJECT_TOO_LONG_MESSAGE = "Keep the subject under 255 characters."

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import phonenumbers
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
+from supportcenter.phone import parse_phone
 from supportcenter.models import LANGUAGE_CHOICES, Account, User
 from talk.models import Greeting, Line
 from talk.models.lines import new_webhook_token
@@ -93,15 +93,8 @@ def parse_phone_number(value: Any, *, region: str, message: str = NUMBER_INVALID
     """A valid number (read in the account's region when it has no +), or "" for blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return ""
-    if isinstance(value, phonenumbers.PhoneNumber):
-        number = PhoneNumber()
-        number.merge_from(value)
-    else:
-        try:
-            number = PhoneNumber.from_string(str(value).strip(), region=region)
-        except phonenumbers.NumberParseException:
-            raise ServiceError(message, field=field) from None
-    if not number.is_valid():
+    number = parse_phone(value, region=region)
+    if number is None:
         raise ServiceError(message, field=field)
     return number
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.isolation import assert_isolated, missing_id
-from tests.talk.calls_support import CALLER, Phone, bob_online, main_line, phone, requests_of  # noqa: F401
+from tests.talk.calls_support import CALLER, requests_of
 
 pytestmark = pytest.mark.usefixtures("bob_online")
 URL = "/api/v2/channels/voice/callback_requests.json"

@@ -14,7 +14,7 @@ from talk.services import routing as services
 from talk.services.calls import callback_request_create
 from talk.services.callback_calls import due_attempts_start
 from talk.telephony import simulator_gateway
-from tests.talk.calls_support import ClientTransport, Phone, main_line, set_presence  # noqa: F401
+from tests.talk.calls_support import ClientTransport, Phone, set_presence
 from tickets.models import Comment, Ticket
 
 ONLINE, AWAY, OFFLINE, TRANSFERS = "online", "away", "offline", "transfers_only"

@@ -7,7 +7,7 @@ from django_scopes import scope
 from talk.models import AgentPresence, SimulatorCall
 from talk.simulator import runner
 from tests.isolation import assert_isolated, missing_id
-from tests.talk.calls_support import ClientTransport, main_line, requests_of  # noqa: F401
+from tests.talk.calls_support import ClientTransport, requests_of
 
 
 def test_the_page_lists_the_lines_and_sets_my_status(bob_client, main_line, acme, bob):  # SPEC O1, R1

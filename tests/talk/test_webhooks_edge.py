@@ -11,19 +11,15 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from twilio.request_validator import RequestValidator
 
-from talk.models import Call, CallbackRequest, WebhookReceipt
 from talk.selectors import telephony_auth_token
 from talk.simulator.engine import ALLOWED_VERBS
 from talk.webhooks.security import FORBIDDEN_BODY
-from tests.talk.calls_support import (  # noqa: F401  (fixtures)
+
+from tests.talk.calls_support import (
     CALLER,
     LINE_NUMBER,
-    Phone,
-    bob_online,
     calls_of,
-    main_line,
     make_line,
-    phone,
     requests_of,
 )
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 from django_scopes import scope
 
-from talk.models import AgentPresence, Call, CallbackRequest, Greeting, Line, QueueEntry
+from talk.models import AgentPresence, Call, CallbackRequest, Line, QueueEntry
 from talk import greetings_catalog as catalog
-from tests.talk.calls_support import (  # noqa: F401  (fixtures)
+
+from tests.talk.calls_support import (
     CALLER,
     Phone,
-    bob_online,
     calls_of,
-    main_line,
     make_line,
-    phone,
     requests_of,
     set_presence,
 )

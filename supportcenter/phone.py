@@ -1,7 +1,7 @@
-"""Reading a requester's phone number, in the account's region (SPEC T1, K1).
+"""The one phone-number parser (DESIGN rule 8): everything typed or received becomes
+a valid E.164 ``PhoneNumber``, read in the account's region when it has no ``+``.
 
-Talk has its own keypad parser (talk/phone.py) and hands tickets E.164 strings;
-this one reads what agents type and what API clients send.
+Talk's keypad and caller-id rules (talk/phone.py) and the line settings build on it.
 """
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import phonenumbers
 from phonenumber_field.phonenumber import PhoneNumber
 
 
-def parse_phone(value: str | PhoneNumber | None, *, region: str) -> PhoneNumber | None:
+def parse_phone(value: str | phonenumbers.PhoneNumber | None, *, region: str | None) -> PhoneNumber | None:
     """``value`` as a valid number (national numbers read in ``region``), or None."""
     if value is None:
         return None
-    if isinstance(value, PhoneNumber):
-        number = value
+    if isinstance(value, phonenumbers.PhoneNumber):
+        number = PhoneNumber()
+        number.merge_from(value)
     else:
         text = str(value).strip()
         if not text:
