@@ -166,6 +166,15 @@ class SimulatedCall:
             return
         self._request_wait(transport)
 
+    def redirect(self, transport: Transport, url: str) -> None:
+        """The provider was told to fetch new TwiML for this call (a REST redirect)."""
+        self._require_live()
+        self.pending = None
+        if self.queue is not None:
+            self._leave_queue(transport, "redirected", run_answer=False)
+        self._note("redirected", url)
+        self._request_and_run(transport, url, "POST", {}, "call")
+
     def hangup(self, transport: Transport) -> None:
         """The caller hangs up, wherever the call is."""
         if self.status != "in-progress":

@@ -108,6 +108,18 @@ def _work_in_thread(account_id: int, row_id: int, action: str, keys: str) -> Non
         connections.close_all()
 
 
+def simulator_call_redirect(*, account: Account, call_sid: str, url: str, transport: Transport | None = None) -> bool:
+    """The carrier side of a REST redirect, for a call placed from the simulator page
+    (an agent accepted a live call): the caller leaves the queue for ``url``."""
+    row = SimulatorCall.objects.filter(account=account, state__call_sid=call_sid).first()
+    if row is None or row.state.get("status") != "in-progress":
+        return False
+    if not SimulatorCall.objects.filter(account=account, pk=row.pk, busy=False).update(busy=True):
+        return False
+    _work(account.pk, row.pk, "redirect", url, transport)
+    return True
+
+
 def _work(account_id: int, row_id: int, action: str, keys: str, transport: Transport | None = None) -> None:
     account = Account.objects.get(pk=account_id)
     with scope(account=account):
@@ -119,6 +131,8 @@ def _work(account_id: int, row_id: int, action: str, keys: str, transport: Trans
                 call.dial(transport)
             elif action == "press":
                 call.press(transport, keys)
+            elif action == "redirect":
+                call.redirect(transport, keys)
             else:
                 getattr(call, action)(transport)
         except (TwiMLError, OSError) as error:

@@ -22,4 +22,4 @@ def gateway_for(account) -> Gateway:
         return TwilioGateway(account_sid=settings_row.twilio_account_sid, auth_token=token)
     from talk.telephony.simulator_gateway import SimulatorGateway
 
-    return SimulatorGateway(auth_token=telephony_auth_token(account=account))
+    return SimulatorGateway(auth_token=telephony_auth_token(account=account), account=account)

@@ -17,8 +17,9 @@ transport_factory: Callable[[], Transport] = HttpTransport
 
 
 class SimulatorGateway:
-    def __init__(self, *, auth_token: str, transport: Transport | None = None):
+    def __init__(self, *, auth_token: str, account=None, transport: Transport | None = None):
         self.auth_token = auth_token
+        self.account = account
         self.transport = transport or transport_factory()
 
     def place_call(self, call: OutboundCall) -> str:
@@ -35,7 +36,11 @@ class SimulatorGateway:
         return simulated.call_sid
 
     def redirect_call(self, *, call_sid: str, url: str) -> None:
-        """Simulated inbound calls live in the simulator page; redirecting them is not modelled."""
+        """A call placed from the simulator page leaves the queue for ``url``."""
+        from talk.simulator.runner import simulator_call_redirect
+
+        if self.account is not None:
+            simulator_call_redirect(account=self.account, call_sid=call_sid, url=url, transport=self.transport)
 
     def end_call(self, *, call_sid: str) -> None:
-        """See redirect_call."""
+        """Simulated calls end when the person in the simulator hangs up."""

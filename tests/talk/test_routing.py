@@ -259,3 +259,24 @@ def test_a_hung_up_caller_is_not_offered(acme, main_line, bob):  # SPEC R2
     phone.hangup(live)
     set_presence(acme, bob, ONLINE)
     assert _route(acme) == []
+
+
+def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_line, bob, run):  # SPEC R5, O1
+    from talk.models import SimulatorCall
+    from talk.selectors import line_webhook_urls
+    from talk.simulator import runner
+
+    set_presence(acme, bob, ONLINE)
+    with scope(account=acme):
+        AgentPresence.objects.filter(user=bob).update(device="+14155550177")
+        row = runner.simulator_call_place(account=acme, line=main_line, from_="+14155550111", user=bob,
+                                          urls=line_webhook_urls(line=main_line), transport=ClientTransport())
+        row.refresh_from_db()
+        runner.simulator_call_act(account=acme, row=row, action="silence", transport=ClientTransport())  # into the queue
+    [offer] = _route(acme)
+    run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
+    with scope(account=acme):
+        row.refresh_from_db()
+    transcript = row.state["transcript"]
+    assert any(t["kind"] == "dial-out" and t["text"] == "+14155550177" for t in transcript)
+    assert row.state["queue"] is None
