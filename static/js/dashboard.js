@@ -1,6 +1,7 @@
 // Talk dashboard: the "Right now" tiles follow the queue (SPEC D6, R13).
 // The socket only hints that the queue moved; the figures always come from
-// the HTTP endpoint, on every hint, on (re)connect, and every 30 s as waits grow.
+// the HTTP endpoint, on every hint, on (re)connect, and every 30 s as waits grow
+// (every 5 s while the socket is down: then polling is all there is).
 (() => {
   const section = document.getElementById("queue-tiles");
   if (!section) return;
@@ -9,6 +10,7 @@
   let socket = null;
   let retry = 1000;
   let pending = null;
+  let live = false;
 
   async function refresh() {
     try {
@@ -46,6 +48,7 @@
     }
     socket.addEventListener("open", () => {
       retry = 1000;
+      live = true;
       if (state) { state.textContent = "live"; state.classList.remove("offline"); }
       soon();
     });
@@ -55,12 +58,18 @@
       if (message.type === "queue.changed" || message.type === "agent.status") soon();
     });
     socket.addEventListener("close", () => {
-      if (state) { state.textContent = "reconnecting…"; state.classList.add("offline"); }
+      live = false;
+      if (state) { state.textContent = "polling"; state.classList.add("offline"); }
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
     });
   }
 
+  function tick() {
+    refresh();
+    setTimeout(tick, live ? 30000 : 5000);
+  }
+
   connect();
-  setInterval(refresh, 30000);
+  setTimeout(tick, 5000);
 })();

@@ -109,3 +109,21 @@ def test_today_grows_from_local_midnight(acme, day, minutes, expected):  # SPEC 
     # 04:00Z is local midnight: at that instant nothing has happened yet today;
     # a minute later the midnight call counts, and by 15:00Z five inbound calls.
     assert overview(acme, now=now)["total_inbound_calls"] == expected
+
+
+def test_per_agent_activity(acme, day, alice, bob, dave):  # SPEC D4
+    from dashboards.activity import agent_activity_payload, agents_activity
+
+    with scope(account=acme):
+        rows = {
+            r.user_id: agent_activity_payload(r)
+            for r in agents_activity(account=acme, timeframe=timeframe_today(account=acme, now=NOW))
+        }
+    assert set(rows) == {alice.pk, bob.pk, dave.pk}
+    b, d = rows[bob.pk], rows[dave.pk]
+    # bob: accepted the midnight call and a callback, declined one, missed one (yesterday's not counted).
+    assert (b["calls_accepted"], b["callbacks_accepted"], b["calls_denied"], b["calls_missed"]) == (2, 1, 1, 1)
+    # bob talked 120 s on the midnight call and 300 s on the callback (yesterday's 500 s not counted).
+    assert (b["total_talk_time"], b["average_talk_time"], b["status"]) == (420, 210, "online")
+    assert (d["calls_accepted"], d["calls_denied"], d["total_talk_time"], d["status"]) == (0, 1, 30, "away")
+    assert rows[alice.pk]["status"] == "offline" and rows[alice.pk]["total_talk_time"] == 0

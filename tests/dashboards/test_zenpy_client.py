@@ -1,0 +1,57 @@
+"""A published Zendesk API client reads our stats unchanged (SPEC A1).
+
+Zenpy (the Python Zendesk client) builds ``https://<subdomain>.zendesk.com``; its
+documented environment overrides ZENPY_FORCE_NETLOC / ZENPY_FORCE_SCHEME change
+only the base address. It talks to the bare domain, where the API token names
+the account, so the subdomain it is given plays no part.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from talk.models import Call, QueueEntry
+from tests.conftest import new_token
+from tests.dashboards.history import History
+from tests.talk.calls_support import make_line
+
+zenpy = pytest.importorskip("zenpy")
+
+
+@pytest.fixture
+def zendesk(live_server, monkeypatch, acme, alice):
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", live_server.url.split("://", 1)[1])
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    # One request per connection: a kept-alive socket would outlive the live server
+    # (whose SQLite connection is shared with this thread) and close it too late.
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    yield zenpy.Zenpy(subdomain="acme", email=alice.email, token=new_token(acme, alice), session=session)
+    session.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_zenpy_reads_queue_activity_and_account_overview(zendesk, acme, bob):  # SPEC A1, D1-D4
+    line = make_line(acme)
+    h = History(acme, line)
+    h.presence(bob, "online")
+    now = timezone.now()
+    start = max(now - timedelta(minutes=20), timezone.localtime(now).replace(hour=0, minute=0, second=1))
+    h.call(start, outcome=Call.Outcome.ABANDONED, queued=start, left=start + timedelta(seconds=30),
+           entry_state=QueueEntry.State.ABANDONED)
+    waiting = h.call(start, outcome=Call.Outcome.CALLBACK_REQUESTED, queued=start)
+    h.callback(waiting, requested=start + timedelta(seconds=10), state="pending")
+
+    queue = zendesk.talk.current_queue_activity()
+    assert type(queue).__name__ == "CurrentQueueActivity"
+    assert (queue.callbacks_waiting, queue.calls_waiting, queue.agents_online) == (1, 0, 1)
+    assert queue.longest_wait_time >= 1
+
+    overview = zendesk.talk.account_overview()
+    assert type(overview).__name__ == "AccountOverview"
+    assert overview.total_calls_abandoned_in_queue == 1
+    assert overview.total_callback_calls == 1
+    assert overview.average_queue_wait_time == 30
