@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v2/", include(api_v2)),
     path("", include("tickets.urls")),
     path("", include("talk.urls")),
+    path("", include("talk.console.urls")),
     path("", include("talk.webhooks.urls")),
     path("", include("talk.simulator.urls")),
     path("", include("dashboards.urls")),

@@ -6,3 +6,4 @@ class TalkConfig(AppConfig):
 
     def ready(self) -> None:
         from talk import signals  # noqa: F401  (connects the receivers)
+        from talk.console import signals as console_signals  # noqa: F401

@@ -1,0 +1,308 @@
+// The agent console (SPEC R1, R5, R6, R13). Hand-written.
+//
+// The server is the authority: the page shows what GET state.json answers, and
+// reloads it on every (re)connect of the socket, after every push (pushes are
+// only hints), after every action, and every few seconds while the socket is
+// down (the WSGI demo server has no WebSocket at all). Actions go to the API
+// over HTTP with the session and the CSRF header; the server re-checks them.
+(() => {
+  const script = document.currentScript;
+  const cfg = script.dataset;
+  const pollMs = Math.max(1, Number(cfg.pollSeconds || 4)) * 1000;
+  const $ = (id) => document.getElementById(id);
+  const csrf = () => document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const withId = (url, id) => url.replace("/0/", `/${id}/`);
+
+  const KIND = { live: "Live call", callback: "Callback" };
+  const PUSHES = new Set(["offer.new", "offer.withdrawn", "offer.accepted", "queue.changed", "agent.status", "ticket.updated"]);
+  const WITHDRAWN = {
+    timed_out: "The offer timed out and went to the next agent.",
+    declined: "You didn't answer; the caller keeps their place and the next agent is offered it.",
+    withdrawn: "The offer was withdrawn.",
+    expired: "The callback request expired.",
+  };
+
+  let state = JSON.parse($("console-initial").textContent);
+  let clockOffset = Date.parse(state.server_time) - Date.now(); // server time minus this browser's time
+  let socket = null;
+  let socketOpen = false;
+  let retries = 0;
+  let pollTimer = null;
+  let reloadTimer = null;
+  let loading = null;
+  let acting = false;
+
+  // --- Rendering ------------------------------------------------------------------
+  function show(el, text) { el.hidden = !text; el.textContent = text || ""; }
+
+  function duration(ms) {
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(s).padStart(2, "0");
+    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  }
+
+  function tick() {
+    const offer = state.offer;
+    if (!offer) return;
+    const now = Date.now() + clockOffset;
+    $("offer-waited").textContent = duration(now - Date.parse(offer.entered_at));
+    const left = Date.parse(offer.expires_at) - now;
+    $("offer-expires").textContent = left > 0 ? duration(left) : "ending…";
+  }
+
+  function renderStatus() {
+    const a = state.availability;
+    document.querySelectorAll("#console-status [data-status]").forEach((button) => {
+      button.setAttribute("aria-checked", String(button.dataset.status === a.agent_state));
+    });
+    $("console-availability").textContent =
+      a.call_status === "on_call" ? "On a call: new offers wait until you finish."
+      : a.available ? "Available: you will be offered calls and callbacks."
+      : "Not available: no calls or callbacks are offered to you.";
+  }
+
+  function renderOffer() {
+    const offer = state.offer;
+    const box = $("console-offer");
+    box.dataset.offerId = offer ? offer.id : "";
+    box.classList.toggle("has-offer", Boolean(offer));
+    $("console-offer-body").hidden = !offer;
+    $("console-offer-empty").hidden = Boolean(offer);
+    $("console-offer-empty").textContent = state.availability.available || state.availability.call_status
+      ? "No offer right now." : "No offer right now. Go online to receive calls and callbacks.";
+    if (!offer) return;
+    $("offer-kind").textContent = KIND[offer.kind] || offer.kind;
+    $("offer-kind").className = `talk-badge kind-${offer.kind}`;
+    const confirmed = $("offer-confirmed");
+    confirmed.hidden = offer.kind !== "callback";
+    confirmed.textContent = offer.confirmed ? "Confirmed by the caller" : "Captured: the caller hung up after the key";
+    confirmed.className = `talk-badge ${offer.confirmed ? "ok" : "warn"}`;
+    $("offer-number").textContent = offer.number || "Unknown number";
+    $("offer-line").textContent = offer.line.name;
+    $("offer-call").disabled = acting;
+    $("offer-decline").disabled = acting;
+    tick();
+  }
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function renderQueues() {
+    const rows = state.queues.map((q) => {
+      const tr = document.createElement("tr");
+      tr.append(cell(q.name), cell(String(q.calls_waiting), "num"), cell(String(q.callbacks_waiting), "num"));
+      return tr;
+    });
+    if (!rows.length) {
+      const tr = document.createElement("tr");
+      const td = cell("No lines yet.", "empty");
+      td.colSpan = 3;
+      tr.append(td);
+      rows.push(tr);
+    }
+    $("console-queues").replaceChildren(...rows);
+  }
+
+  function renderRecent() {
+    const items = state.recent.map((item) => {
+      const li = document.createElement("li");
+      const what = document.createElement("span");
+      what.className = "recent-what";
+      what.textContent = `${KIND[item.kind] || item.kind} ${item.number || ""}`;
+      const line = document.createElement("span");
+      line.className = "muted";
+      line.textContent = item.line.name;
+      const outcome = document.createElement("span");
+      outcome.className = `talk-badge outcome-${item.state}`;
+      outcome.textContent = item.state_label;
+      const when = document.createElement("time");
+      when.className = "muted";
+      when.dateTime = item.offered_at;
+      when.textContent = new Date(item.offered_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      li.append(what, " ", line, " ", outcome, " ", when);
+      return li;
+    });
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "Nothing yet.";
+      items.push(li);
+    }
+    $("console-recent").replaceChildren(...items);
+  }
+
+  function render() {
+    renderStatus();
+    renderOffer();
+    renderQueues();
+    renderRecent();
+  }
+
+  function setLink(kind, text) {
+    const link = $("console-link");
+    link.dataset.state = kind;
+    link.textContent = text;
+  }
+
+  // --- The authoritative state over HTTP --------------------------------------------
+  async function reload() {
+    if (loading) return loading;
+    loading = (async () => {
+      try {
+        const response = await fetch(cfg.stateUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (response.status === 401 || response.status === 403) {
+          setLink("down", "Signed out: reload the page");
+          stopPolling();
+          return;
+        }
+        if (!response.ok) return;
+        const fresh = await response.json();
+        clockOffset = Date.parse(fresh.server_time) - Date.now();
+        const previous = state.offer ? state.offer.id : null;
+        state = fresh;
+        if (state.offer && state.offer.id !== previous) show($("console-offer-notice"), "");
+        render();
+      } catch (error) {
+        // Network trouble: the next poll or reconnect tries again.
+      } finally {
+        loading = null;
+      }
+    })();
+    return loading;
+  }
+
+  function reloadSoon() { // several pushes in a burst → one reload
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(reload, 120);
+  }
+
+  function startPolling() {
+    if (pollTimer === null) pollTimer = setInterval(reload, pollMs);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  // --- The socket: hints only ---------------------------------------------------------
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    try {
+      socket = new WebSocket(`${scheme}://${location.host}${cfg.socketPath}`);
+    } catch (error) {
+      scheduleReconnect();
+      return;
+    }
+    socket.addEventListener("open", () => {
+      socketOpen = true;
+      retries = 0;
+      stopPolling();
+      setLink("live", "Live");
+      reload();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (message.type === "hello") { reload(); return; }
+      if (!PUSHES.has(message.type)) return;
+      if (message.type === "offer.withdrawn" && state.offer && message.payload && message.payload.id === state.offer.id) {
+        show($("console-offer-notice"), WITHDRAWN[message.payload.reason] || WITHDRAWN.withdrawn);
+      }
+      reloadSoon();
+    });
+    socket.addEventListener("close", () => {
+      const wasOpen = socketOpen;
+      socketOpen = false;
+      socket = null;
+      if (wasOpen) reload();
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    // Backoff 1, 2, 4 … 30 s with jitter; meanwhile the state is polled.
+    startPolling();
+    const delay = Math.min(30_000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
+    retries = Math.min(retries + 1, 6);
+    setLink("polling", `Live connection down: refreshing every ${Math.round(pollMs / 1000)} s`);
+    setTimeout(connect, delay);
+  }
+
+  // --- Actions over HTTP ---------------------------------------------------------------
+  async function send(method, url, body) {
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(body === undefined ? {} : body),
+    });
+    const payload = await response.json().catch(() => ({}));
+    return { status: response.status, ok: response.ok, payload };
+  }
+
+  function describe(payload) {
+    if (payload.details) {
+      const first = Object.values(payload.details)[0];
+      if (first && first[0]) return first[0].description;
+    }
+    return payload.description || payload.error || "Something went wrong; try again.";
+  }
+
+  document.querySelectorAll("#console-status [data-status]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      show($("console-status-error"), "");
+      const answer = await send("PUT", cfg.availabilityUrl, { availability: { agent_state: button.dataset.status } })
+        .catch(() => ({ ok: false, payload: { description: "No connection to the server." } }));
+      if (!answer.ok) show($("console-status-error"), describe(answer.payload));
+      else { state.availability = answer.payload.availability; renderStatus(); renderOffer(); }
+      reload();
+    });
+  });
+
+  async function answerOffer(url, done) {
+    const offer = state.offer;
+    if (!offer || acting) return;
+    acting = true;
+    renderOffer();
+    show($("console-offer-error"), "");
+    try {
+      const answer = await send("POST", withId(url, offer.id));
+      if (answer.ok) show($("console-offer-notice"), done(answer.payload.offer));
+      else if (answer.status === 409 || answer.status === 404) show($("console-offer-notice"), describe(answer.payload));
+      else show($("console-offer-error"), describe(answer.payload));
+    } catch (error) {
+      show($("console-offer-error"), "No connection to the server; try again.");
+    } finally {
+      acting = false;
+      await reload();
+    }
+  }
+
+  $("offer-call").addEventListener("click", () => answerOffer(cfg.acceptUrl, (offer) =>
+    offer.kind === "callback" ? `Calling back ${offer.number}: your device rings first.` : `Connecting you to ${offer.number}.`));
+  $("offer-decline").addEventListener("click", () => answerOffer(cfg.declineUrl, () => WITHDRAWN.declined));
+
+  $("console-device").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    show($("console-device-error"), "");
+    $("console-device-saved").hidden = true;
+    const answer = await send("PUT", cfg.deviceUrl, { device: $("console-device-input").value })
+      .catch(() => ({ ok: false, payload: { description: "No connection to the server." } }));
+    if (!answer.ok) { show($("console-device-error"), describe(answer.payload)); return; }
+    $("console-device-input").value = answer.payload.device;
+    $("console-device-saved").hidden = false;
+  });
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) reload(); });
+
+  render();
+  setInterval(tick, 1000);
+  connect();
+})();
