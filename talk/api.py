@@ -77,6 +77,7 @@ class PhoneNumberCallbackOutput(serializers.Serializer):
     retry_attempts = serializers.IntegerField()
     retry_interval_minutes = serializers.IntegerField()
     capture_on_first_key = serializers.BooleanField()
+    announce_queue_position = serializers.BooleanField()
 
 
 class PhoneNumberWebhooksOutput(serializers.Serializer):
@@ -171,6 +172,7 @@ def phone_number_payload(request: Request, line: Line) -> dict[str, Any]:
             "retry_attempts": line.callback_retry_attempts,
             "retry_interval_minutes": line.callback_retry_interval_minutes,
             "capture_on_first_key": line.callback_capture_on_first_key,
+            "announce_queue_position": line.announce_queue_position,
         },
         "webhooks": selectors.line_webhook_urls(line=line, request=request._request),
         "warnings": selectors.line_warnings(line),
@@ -202,6 +204,7 @@ class PhoneNumberCallbackInput(serializers.Serializer):
     retry_attempts = serializers.IntegerField(required=False)
     retry_interval_minutes = serializers.IntegerField(required=False)
     capture_on_first_key = serializers.BooleanField(required=False)
+    announce_queue_position = serializers.BooleanField(required=False)
 
 
 class PhoneNumberInput(serializers.Serializer):
@@ -250,6 +253,7 @@ _CALLBACK_FIELDS = {
     "retry_attempts": "callback_retry_attempts",
     "retry_interval_minutes": "callback_retry_interval_minutes",
     "capture_on_first_key": "callback_capture_on_first_key",
+    "announce_queue_position": "announce_queue_position",
 }
 LINE_ERROR_FIELDS = {
     **{service: api for api, service in _TOP_FIELDS.items() if api != "nickname"},

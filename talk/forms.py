@@ -97,6 +97,9 @@ class CallbackForm(forms.Form):
     callback_retry_attempts = forms.IntegerField(label="Retries when the customer does not answer")
     callback_retry_interval_minutes = forms.IntegerField(label="Minutes between retries")
     callback_capture_on_first_key = forms.BooleanField(required=False, label="Capture on first key")
+    announce_queue_position = forms.BooleanField(
+        required=False, label="Tell queued callers their position and estimated wait"
+    )
 
     SEED_FIELDS = ("callback_enabled", "callback_language", "callback_greeting", "callback_confirmation_greeting")
 

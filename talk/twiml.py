@@ -79,9 +79,39 @@ def join_queue(*, queue: str, wait_url: str, exit_url: str) -> str:
     return _doc(response)
 
 
-def hold_loop(*, hold: Greeting | None, callback_message: Greeting | None, key: str, key_url: str) -> str:
-    """One turn of the wait document; Twilio plays it again when it ends (C3)."""
+POSITION_TEXT = {
+    "en": "You are number {position} in line.",
+    "ja": "ただいま{position}番目にお待ちいただいています。",
+    "de": "Sie sind an Position {position} in der Warteschlange.",
+    "fr": "Vous êtes en position {position} dans la file d'attente.",
+    "es": "Usted es el número {position} en la fila.",
+}
+WAIT_TEXT = {
+    "en": "The estimated wait is about {minutes} minutes.",
+    "ja": "お待ちいただく時間は約{minutes}分です。",
+    "de": "Die geschätzte Wartezeit beträgt etwa {minutes} Minuten.",
+    "fr": "Le temps d'attente estimé est d'environ {minutes} minutes.",
+    "es": "El tiempo de espera estimado es de unos {minutes} minutos.",
+}
+
+
+def _announce(response: VoiceResponse, language: str, position: int | None, wait_minutes: int | None) -> None:
+    """C12: position and estimated wait, in the account's language (English without a voice)."""
+    if position is None:
+        return
+    text = POSITION_TEXT.get(language, POSITION_TEXT["en"]).format(position=position)
+    if wait_minutes is not None:
+        text += " " + WAIT_TEXT.get(language, WAIT_TEXT["en"]).format(minutes=wait_minutes)
+    response.say(text, language=say_language(language if language in POSITION_TEXT else "en"))
+
+
+def hold_loop(
+    *, hold: Greeting | None, callback_message: Greeting | None, key: str, key_url: str,
+    language: str = "en", position: int | None = None, wait_minutes: int | None = None,
+) -> str:
+    """One turn of the wait document; Twilio plays it again when it ends (C3, C12)."""
     response = VoiceResponse()
+    _announce(response, language, position, wait_minutes)
     if callback_message is not None:
         gather = response.gather(num_digits=1, action=key_url, method="POST", timeout=HOLD_GATHER_TIMEOUT)
         _speak(gather, hold)

@@ -79,6 +79,8 @@ class Line(TenantModel):
     callback_retry_attempts = models.PositiveSmallIntegerField(default=0)
     callback_retry_interval_minutes = models.PositiveSmallIntegerField(default=DEFAULT_RETRY_INTERVAL_MINUTES)
     callback_capture_on_first_key = models.BooleanField(default=True)
+    # C12 (beyond): tell queued callers their position and an estimated wait. Off by default.
+    announce_queue_position = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -74,11 +74,12 @@ CALLBACK_FIELDS = frozenset(
     {"callback_enabled", "callback_language", "callback_greeting", "callback_confirmation_greeting",
      "callback_offer_seconds", "callback_expiry_minutes", "callback_key", "callback_offer_in_greeting",
      "callback_offer_while_queued", "callback_caller_id_policy", "callback_outbound_caller_id",
-     "callback_retry_attempts", "callback_retry_interval_minutes", "callback_capture_on_first_key"}
+     "callback_retry_attempts", "callback_retry_interval_minutes", "callback_capture_on_first_key",
+     "announce_queue_position"}
 )
 BOOLEAN_FIELDS = frozenset(
     {"enabled", "callback_enabled", "callback_offer_in_greeting", "callback_offer_while_queued",
-     "callback_capture_on_first_key"}
+     "callback_capture_on_first_key", "announce_queue_position"}
 )
 CALLBACK_KEYS = frozenset("0123456789*#")
 _LANGUAGES = {code for code, _ in LANGUAGE_CHOICES}

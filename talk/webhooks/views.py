@@ -16,6 +16,7 @@ from django.urls import reverse
 from talk import twiml
 from talk.models import Call, Greeting, Line
 from talk.phone import parse_keypad_number, spoken_digits
+from talk.selectors.calls import queue_position
 from talk.selectors.lines import line_callback_supported, line_greeting
 from talk.services import calls as services
 from talk.webhooks.security import twilio_webhook
@@ -135,13 +136,19 @@ def wait(request: HttpRequest, line: Line) -> str:
     """The queue's wait document: the hold loop, offering the callback while available (C3)."""
     call = _call(request, line)
     offer = _callback_available(line) and line.callback_offer_while_queued
+    position = wait_minutes = None
     if call is not None:
         try:
             queue_seconds = int(request.POST.get("QueueTime", "0"))
         except ValueError:
             queue_seconds = 0
-        services.call_enqueued(call=call, queue_seconds=queue_seconds)
+        entry = services.call_enqueued(call=call, queue_seconds=queue_seconds)
+        if line.announce_queue_position:
+            position, wait_minutes = queue_position(entry=entry)
     return twiml.hold_loop(
+        language=line.account.default_language,
+        position=position,
+        wait_minutes=wait_minutes,
         hold=line_greeting(line=line, category=Category.HOLD),
         callback_message=line_greeting(line=line, category=Category.CALLBACK) if offer else None,
         key=line.callback_key,

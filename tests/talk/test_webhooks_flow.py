@@ -248,3 +248,26 @@ def test_a_custom_callback_key_is_used_and_spoken(acme):  # SPEC L7
     assert requests_of(acme) == [] and call.in_queue
     phone.press(call, "511")
     assert len(requests_of(acme)) == 1
+
+
+def test_queued_callers_can_hear_their_position_and_wait(acme):  # SPEC C12
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from talk.models import QueueEntry
+
+    line = make_line(acme, announce_queue_position=True)
+    with scope(account=acme):  # someone was served after waiting 4 minutes
+        now = timezone.now()
+        QueueEntry.objects.create(account=acme, line=line, entered_at=now - timedelta(minutes=5),
+                                  left_at=now - timedelta(minutes=1), state=QueueEntry.State.SERVED)
+    phone = Phone(line)
+    phone.queued(from_="+14155550122")
+    second = phone.queued()
+    assert "You are number 2 in line. The estimated wait is about 8 minutes." in second.said()
+
+
+def test_announcements_are_off_by_default(phone):  # SPEC C12
+    call = phone.queued()
+    assert not any("in line" in text for text in call.said())
