@@ -9,11 +9,19 @@
   const script = document.currentScript;
   const cfg = script.dataset;
   const pollMs = Math.max(1, Number(cfg.pollSeconds || 4)) * 1000;
+  // Even with the socket up: a push can be lost, or (in-memory layer) sent by another process.
+  const livePollMs = Math.max(1, Number(cfg.livePollSeconds || 30)) * 1000;
   const $ = (id) => document.getElementById(id);
   const csrf = () => document.querySelector("input[name=csrfmiddlewaretoken]").value;
   const withId = (url, id) => url.replace("/0/", `/${id}/`);
 
   const KIND = { live: "Live call", callback: "Callback" };
+  const STATUS_HINTS = {
+    online: "Available: you will be offered calls and callbacks.",
+    away: "Away: offers wait until you are back online.",
+    transfers_only: "Transfers only: queued calls and callbacks are not offered to you.",
+    offline: "Offline: no calls or callbacks are offered to you.",
+  };
   const PUSHES = new Set(["offer.new", "offer.withdrawn", "offer.accepted", "queue.changed", "agent.status", "ticket.updated"]);
   const WITHDRAWN = {
     timed_out: "The offer timed out and went to the next agent.",
@@ -28,6 +36,7 @@
   let socketOpen = false;
   let retries = 0;
   let pollTimer = null;
+  let pollEvery = 0;
   let reloadTimer = null;
   let loading = null;
   let acting = false;
@@ -56,10 +65,8 @@
     document.querySelectorAll("#console-status [data-status]").forEach((button) => {
       button.setAttribute("aria-checked", String(button.dataset.status === a.agent_state));
     });
-    $("console-availability").textContent =
-      a.call_status === "on_call" ? "On a call: new offers wait until you finish."
-      : a.available ? "Available: you will be offered calls and callbacks."
-      : "Not available: no calls or callbacks are offered to you.";
+    $("console-availability").textContent = a.call_status === "on_call"
+      ? "On a call: new offers wait until you finish." : (STATUS_HINTS[a.agent_state] || "");
   }
 
   function renderOffer() {
@@ -124,7 +131,14 @@
       when.className = "muted";
       when.dateTime = item.offered_at;
       when.textContent = new Date(item.offered_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      li.append(what, " ", line, " ", outcome, " ", when);
+      li.append(what, " ", line, " ", outcome);
+      if (item.ticket) {
+        const ticket = document.createElement("a");
+        ticket.href = cfg.ticketUrl.replace("/0/", `/${item.ticket}/`);
+        ticket.textContent = `Ticket #${item.ticket}`;
+        li.append(" ", ticket);
+      }
+      li.append(" ", when);
       return li;
     });
     if (!items.length) {
@@ -181,18 +195,22 @@
     reloadTimer = setTimeout(reload, 120);
   }
 
-  function startPolling() {
-    if (pollTimer === null) pollTimer = setInterval(reload, pollMs);
+  function startPolling(every = pollMs) {
+    if (pollTimer !== null && pollEvery === every) return; // keep its rhythm across reconnect attempts
+    stopPolling();
+    pollEvery = every;
+    pollTimer = setInterval(reload, every);
   }
 
   function stopPolling() {
     clearInterval(pollTimer);
     pollTimer = null;
+    pollEvery = 0;
   }
 
   // --- The socket: hints only ---------------------------------------------------------
   function connect() {
-    if (!("WebSocket" in window)) { startPolling(); return; }
+    if (!("WebSocket" in window)) { startPolling(); setLink("polling", `Refreshing every ${Math.round(pollMs / 1000)} s`); return; }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     try {
       socket = new WebSocket(`${scheme}://${location.host}${cfg.socketPath}`);
@@ -203,7 +221,7 @@
     socket.addEventListener("open", () => {
       socketOpen = true;
       retries = 0;
-      stopPolling();
+      startPolling(livePollMs);
       setLink("live", "Live");
       reload();
     });
@@ -228,7 +246,7 @@
 
   function scheduleReconnect() {
     // Backoff 1, 2, 4 … 30 s with jitter; meanwhile the state is polled.
-    startPolling();
+    if (!socketOpen) startPolling();
     const delay = Math.min(30_000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
     retries = Math.min(retries + 1, 6);
     setLink("polling", `Live connection down: refreshing every ${Math.round(pollMs / 1000)} s`);
@@ -295,6 +313,8 @@
     $("console-device-saved").hidden = true;
     const answer = await send("PUT", cfg.deviceUrl, { device: $("console-device-input").value })
       .catch(() => ({ ok: false, payload: { description: "No connection to the server." } }));
+    const input = $("console-device-input");
+    input.setAttribute("aria-invalid", String(!answer.ok));
     if (!answer.ok) { show($("console-device-error"), describe(answer.payload)); return; }
     $("console-device-input").value = answer.payload.device;
     $("console-device-saved").hidden = false;

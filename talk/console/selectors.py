@@ -63,12 +63,13 @@ def recent_activity(*, account: Account, agent: User, limit: int = RECENT_OFFERS
     rows = (
         Offer.objects.filter(account=account, agent=agent)
         .exclude(state=Offer.State.OFFERED)
-        .select_related("entry__line", "entry__call", "entry__callback_request")
+        .select_related("entry__line", "entry__call", "entry__callback_request__ticket")
         .order_by("-created_at", "-pk")[:limit]
     )
     return [
         {
             **offer_payload(offer),
+            "ticket": _ticket_number(offer),
             "state": offer.state,
             "state_label": offer.get_state_display(),
             "offered_at": offer.created_at.isoformat(),
@@ -76,6 +77,11 @@ def recent_activity(*, account: Account, agent: User, limit: int = RECENT_OFFERS
         }
         for offer in rows
     ]
+
+
+def _ticket_number(offer: Offer) -> int | None:
+    request = getattr(offer.entry, "callback_request", None) if offer.entry.kind == "callback" else None
+    return request.ticket.number if request is not None and request.ticket_id else None
 
 
 def console_state(*, account: Account, user: User) -> dict:

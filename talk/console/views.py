@@ -7,6 +7,7 @@ re-checks them; the socket (talk.console.consumers) only carries hints.
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -24,6 +25,18 @@ from talk.services.agents import agent_device_set
 POLL_SECONDS = 4  # fallback refresh while the socket is down (the WSGI demo server has none)
 
 
+def live_poll_seconds() -> int:
+    """How often the page reloads its state even while the socket is up (pushes are hints).
+
+    With the in-memory layer (the embedded demo) a push only reaches sockets of the
+    process that sent it; a routing pass run by the task worker process pushes into
+    its own memory, so the console must not rely on pushes there. With Redis every
+    process's pushes arrive, and this is only a safety net for a lost one.
+    """
+    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+    return POLL_SECONDS if backend.endswith("InMemoryChannelLayer") else 30
+
+
 @require_GET
 @member_required
 def page(request: HttpRequest) -> HttpResponse:
@@ -32,6 +45,7 @@ def page(request: HttpRequest) -> HttpResponse:
         "state": state,
         "statuses": AgentPresence.Status.choices,
         "poll_seconds": POLL_SECONDS,
+        "live_poll_seconds": live_poll_seconds(),
     })
 
 

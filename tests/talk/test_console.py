@@ -68,7 +68,18 @@ def test_recent_activity_lists_answered_offers(bob_client, acme, main_line, bob)
     bob_client.post(f"/api/v2/channels/voice/offers/{offer.pk}/decline.json", data="{}",
                     content_type="application/json", HTTP_X_CSRFTOKEN=token)
     recent = bob_client.get(STATE).json()["recent"]
-    assert [(r["id"], r["state"], r["state_label"]) for r in recent] == [(offer.pk, "declined", "Declined")]
+    assert [(r["id"], r["state"], r["state_label"], r["ticket"]) for r in recent] == [(offer.pk, "declined", "Declined", None)]
+
+
+def test_recent_activity_links_the_callbacks_ticket(bob_api, bob_client, acme, main_line, bob):  # SPEC R12
+    offer = offered_callback(acme, main_line, bob)
+    assert bob_api.post(f"/api/v2/channels/voice/offers/{offer.pk}/accept.json").status_code == 200
+    with scope(account=acme):
+        from tickets.models import Ticket
+
+        number = Ticket.objects.get().number
+    assert bob_client.get(STATE).json()["recent"][0]["ticket"] == number
+    assert f'href="/tickets/{number}/"' in bob_client.get(PAGE).content.decode()
 
 
 def test_globex_state_shows_nothing_of_acme(charlie_client, acme, main_line, bob, charlie):  # SPEC T3
@@ -148,3 +159,12 @@ def test_signing_out_without_presence_writes_nothing(bob_client, acme, bob):
     bob_client.post("/logout/")
     with scope(account=acme):
         assert not AgentPresence.objects.filter(user=bob).exists()
+
+
+def test_the_page_polls_often_when_pushes_cannot_cross_processes(settings):  # SPEC R13, O1, O2
+    from talk.console.views import POLL_SECONDS, live_poll_seconds
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert live_poll_seconds() == POLL_SECONDS  # the worker's pushes never reach the web process
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert live_poll_seconds() == 30  # only a safety net

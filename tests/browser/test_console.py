@@ -1,0 +1,118 @@
+"""The agent console in a real browser, two agents side by side (SPEC R1, R5, R6, R13).
+
+pytest-django's live server is WSGI: it has no WebSocket, so this is the console's
+fallback path (the socket fails, the page polls its state). The socket itself is
+tested with WebsocketCommunicator in tests/talk/test_console_socket.py.
+"""
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope
+from playwright.sync_api import expect
+
+from talk import routing
+from talk.console import views as console_views
+from talk.models import AgentPresence, Offer
+from talk.services.calls import callback_request_create
+from talk.services.routing import TICKET_SUBJECT
+from talk.telephony import simulator_gateway
+from tests.browser.conftest import account_url
+from tests.conftest import PASSWORD
+from tests.talk.calls_support import CALLER, ClientTransport, make_line
+from tickets.models import Comment, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def inline_tasks(settings, monkeypatch):
+    settings.TASKS_SYNC = True  # the live server's thread reads the same settings
+    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(console_views, "POLL_SECONDS", 1)  # the fallback poll, quicker for the test
+
+
+@pytest.fixture
+def second_page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def sign_in_to_console(page, live_server, acme, email: str) -> None:
+    page.goto(account_url(live_server, acme, "/login/?next=/talk/console/"))
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/talk/console/")
+
+
+def go_online(page) -> None:
+    page.get_by_role("radio", name="Online").click()
+    expect(page.get_by_role("radio", name="Online")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#console-availability")).to_contain_text("Available")
+
+
+def test_two_agents_pass_a_callback_along_and_one_calls_back(page, second_page, live_server, acme, bob, dave):
+    line = make_line(acme)
+    bob_page, dave_page = page, second_page
+    sign_in_to_console(bob_page, live_server, acme, "bob@acme.test")
+    sign_in_to_console(dave_page, live_server, acme, "dave@acme.test")
+    go_online(bob_page)
+    go_online(dave_page)
+    # No socket on a WSGI server: the page says so and polls.
+    expect(bob_page.locator("#console-link")).to_have_attribute("data-state", "polling")
+    with scope(account=acme):
+        assert set(AgentPresence.objects.values_list("status", flat=True)) == {"online"}
+        # Dave was offered something a moment ago, so the cycle starts with bob (R4).
+        AgentPresence.objects.filter(user=dave).update(last_offered_at=timezone.now())
+
+    # A caller asks for a callback; a routing pass offers it (the live server runs in another thread).
+    with scope(account=acme):
+        request = callback_request_create(line=line, number=CALLER)
+        routing.route_account(acme)
+        first = Offer.objects.get(entry_id=request.queue_entry_id, state=Offer.State.OFFERED)
+    assert first.agent_id == bob.pk
+
+    offer_box = bob_page.locator("#console-offer")
+    expect(offer_box.locator("#offer-number")).to_have_text(CALLER)
+    expect(offer_box).to_contain_text("Main line")
+    expect(offer_box).to_contain_text("Callback")
+    expect(offer_box).to_contain_text("Confirmed by the caller")
+    expect(bob_page.locator("#console-queues")).to_contain_text("Main line")
+    expect(dave_page.locator("#console-offer-empty")).to_be_visible()
+
+    bob_page.get_by_role("button", name="Don't answer").click()
+    expect(bob_page.locator("#console-offer-notice")).to_contain_text("next agent")
+    expect(bob_page.locator("#console-offer-empty")).to_be_visible()
+
+    with scope(account=acme):
+        routing.route_account(acme)  # the next pass (the decline already woke the router)
+        second = Offer.objects.get(entry_id=request.queue_entry_id, state=Offer.State.OFFERED)
+    assert second.agent_id == dave.pk
+
+    expect(dave_page.locator("#offer-number")).to_have_text(CALLER)
+    dave_page.get_by_role("button", name="Call", exact=True).click()
+    expect(dave_page.locator("#console-offer-notice")).to_contain_text(f"Calling back {CALLER}")
+    expect(dave_page.locator("#console-recent")).to_contain_text("Accepted")
+    expect(dave_page.locator("#console-recent a")).to_contain_text("Ticket #")
+    expect(bob_page.locator("#console-recent")).to_contain_text("Declined")
+
+    with scope(account=acme):
+        ticket = Ticket.objects.get(subject=TICKET_SUBJECT)
+        notes = list(Comment.objects.filter(ticket=ticket, public=False).values_list("body", flat=True))
+    assert any("Dave Agent accepted the callback request" in note for note in notes), notes
+
+
+def test_a_bad_device_shows_the_message_and_a_good_one_is_saved(page, live_server, acme, bob):
+    sign_in_to_console(page, live_server, acme, "bob@acme.test")
+    page.fill("#console-device-input", "call me maybe")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#console-device-error")).to_contain_text("international form")
+    page.fill("#console-device-input", "415 555 0123")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#console-device-saved")).to_be_visible()
+    expect(page.locator("#console-device-input")).to_have_value("+14155550123")
+    expect(page.locator("#console-device-error")).to_be_hidden()
