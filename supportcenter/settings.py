@@ -171,6 +171,9 @@ Q_CLUSTER = {
 
 # Run django-q2 tasks inline (after commit) instead of through the broker: tests, scripts.
 TASKS_SYNC = env_bool("SC_TASKS_SYNC", default=False)
+# Route in the process that woke the router. On by default with the in-memory channel
+# layer, whose pushes cannot cross processes; with Redis the workers route.
+ROUTE_INLINE = env_bool("SC_ROUTE_INLINE", default=not REDIS_URL)
 
 # --- Auth, sessions, security -------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

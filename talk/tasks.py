@@ -30,6 +30,14 @@ def _enqueue(func: str, *args) -> None:
 
 
 def enqueue_route(account_id: int) -> None:
+    if settings.ROUTE_INLINE:
+        # The in-memory channel layer lives in one process: route here, so the offer's
+        # push reaches this process's sockets (the worker's sweep still catches the rest).
+        try:
+            route(account_id)
+        except Exception:  # the sweep will route; the caller's request must not fail
+            logger.exception("inline routing of account %s failed", account_id)
+        return
     _enqueue("talk.tasks.route", account_id)
 
 

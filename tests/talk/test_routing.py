@@ -280,3 +280,12 @@ def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_l
     transcript = row.state["transcript"]
     assert any(t["kind"] == "dial-out" and t["text"] == "+14155550177" for t in transcript)
     assert row.state["queue"] is None
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_new_request_wakes_the_router_after_commit(acme, main_line, bob, settings, django_capture_on_commit_callbacks, inline):  # SPEC R13
+    settings.ROUTE_INLINE = inline  # inline: the web process routes; else a (here synchronous) task
+    set_presence(acme, bob, ONLINE)
+    with scope(account=acme), django_capture_on_commit_callbacks(execute=True):
+        callback_request_create(line=main_line, number="+14155550101")
+    assert [o.agent_id for o in _offers(acme, state=Offer.State.OFFERED)] == [bob.pk]
