@@ -22,14 +22,16 @@ def current_offer(*, account: Account, agent: User) -> Offer | None:
 
 def queue_counts(*, account: Account) -> list[dict]:
     """Per line: live callers and callbacks waiting now (SPEC D1, R13)."""
+    # distinct: the two reverse joins multiply each other's rows.
     rows = Line.objects.filter(account=account).annotate(
         calls_waiting=Count(
             "queue_entries",
             filter=Q(queue_entries__state=QueueEntry.State.WAITING, queue_entries__kind=QueueEntry.Kind.LIVE,
                      queue_entries__call__ended_at__isnull=True),
+            distinct=True,
         ),
         callbacks_waiting=Count(
-            "callback_requests", filter=Q(callback_requests__state=CallbackRequest.State.PENDING)
+            "callback_requests", filter=Q(callback_requests__state=CallbackRequest.State.PENDING), distinct=True
         ),
     ).order_by("name")
     return [

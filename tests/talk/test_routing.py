@@ -289,3 +289,15 @@ def test_a_new_request_wakes_the_router_after_commit(acme, main_line, bob, setti
     with scope(account=acme), django_capture_on_commit_callbacks(execute=True):
         callback_request_create(line=main_line, number="+14155550101")
     assert [o.agent_id for o in _offers(acme, state=Offer.State.OFFERED)] == [bob.pk]
+
+
+def test_queue_counts_count_each_kind_once(acme, main_line):  # SPEC R13, D1
+    from talk.selectors.routing import queue_counts
+
+    phone = Phone(main_line)
+    phone.queued(from_="+14155550102")
+    phone.queued(from_="+14155550103")
+    _callback(acme, main_line, "+14155550101")
+    with scope(account=acme):
+        [row] = queue_counts(account=acme)
+    assert (row["calls_waiting"], row["callbacks_waiting"]) == (2, 1)
