@@ -25,6 +25,7 @@
   const PUSHES = new Set(["offer.new", "offer.withdrawn", "offer.accepted", "queue.changed", "agent.status", "ticket.updated"]);
   const WITHDRAWN = {
     timed_out: "The offer timed out and went to the next agent.",
+    accepted: "Accepted.",
     declined: "You didn't answer; the caller keeps their place and the next agent is offered it.",
     withdrawn: "The offer was withdrawn.",
     expired: "The callback request expired.",
@@ -40,9 +41,15 @@
   let reloadTimer = null;
   let loading = null;
   let acting = false;
+  let noticeFor = null; // the offer the notice speaks of
 
   // --- Rendering ------------------------------------------------------------------
   function show(el, text) { el.hidden = !text; el.textContent = text || ""; }
+
+  function notice(offerId, text) { // what became of an offer, said once
+    noticeFor = offerId;
+    show($("console-offer-notice"), text);
+  }
 
   function duration(ms) {
     const total = Math.max(0, Math.floor(ms / 1000));
@@ -179,7 +186,12 @@
         clockOffset = Date.parse(fresh.server_time) - Date.now();
         const previous = state.offer ? state.offer.id : null;
         state = fresh;
-        if (state.offer && state.offer.id !== previous) show($("console-offer-notice"), "");
+        if (state.offer && state.offer.id !== previous) notice(null, "");
+        else if (previous && !state.offer && noticeFor !== previous) {
+          // Gone without a word (polling, or a missed push): say what became of it.
+          const gone = state.recent.find((item) => item.id === previous);
+          if (gone && WITHDRAWN[gone.state]) notice(previous, WITHDRAWN[gone.state]);
+        }
         render();
       } catch (error) {
         // Network trouble: the next poll or reconnect tries again.
@@ -231,7 +243,7 @@
       if (message.type === "hello") { reload(); return; }
       if (!PUSHES.has(message.type)) return;
       if (message.type === "offer.withdrawn" && state.offer && message.payload && message.payload.id === state.offer.id) {
-        show($("console-offer-notice"), WITHDRAWN[message.payload.reason] || WITHDRAWN.withdrawn);
+        notice(state.offer.id, WITHDRAWN[message.payload.reason] || WITHDRAWN.withdrawn);
       }
       reloadSoon();
     });
@@ -292,8 +304,8 @@
     show($("console-offer-error"), "");
     try {
       const answer = await send("POST", withId(url, offer.id));
-      if (answer.ok) show($("console-offer-notice"), done(answer.payload.offer));
-      else if (answer.status === 409 || answer.status === 404) show($("console-offer-notice"), describe(answer.payload));
+      if (answer.ok) notice(offer.id, done(answer.payload.offer));
+      else if (answer.status === 409 || answer.status === 404) notice(offer.id, describe(answer.payload));
       else show($("console-offer-error"), describe(answer.payload));
     } catch (error) {
       show($("console-offer-error"), "No connection to the server; try again.");

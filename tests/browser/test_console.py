@@ -6,6 +6,8 @@ tested with WebsocketCommunicator in tests/talk/test_console_socket.py.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from django_scopes import scope
@@ -116,3 +118,21 @@ def test_a_bad_device_shows_the_message_and_a_good_one_is_saved(page, live_serve
     expect(page.locator("#console-device-saved")).to_be_visible()
     expect(page.locator("#console-device-input")).to_have_value("+14155550123")
     expect(page.locator("#console-device-error")).to_be_hidden()
+
+
+def test_an_offer_that_times_out_leaves_the_page_with_a_word(page, live_server, acme, bob):  # SPEC R4, R13
+    line = make_line(acme)
+    sign_in_to_console(page, live_server, acme, "bob@acme.test")
+    go_online(page)
+    with scope(account=acme):
+        request = callback_request_create(line=line, number=CALLER)
+        routing.route_account(acme)
+    expect(page.locator("#offer-number")).to_have_text(CALLER)
+    with scope(account=acme):
+        # Bob took a call elsewhere meanwhile, so the same pass cannot offer it to him again.
+        AgentPresence.objects.filter(user=bob).update(busy=True)
+        routing.route_account(acme, now=timezone.now() + timedelta(seconds=60))  # the sweep, a minute on
+        assert Offer.objects.get(entry_id=request.queue_entry_id).state == Offer.State.TIMED_OUT
+    expect(page.locator("#console-offer-notice")).to_contain_text("timed out")
+    expect(page.locator("#console-recent")).to_contain_text("Not answered in time")
+    expect(page.locator("#console-availability")).to_contain_text("On a call")
