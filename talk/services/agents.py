@@ -6,7 +6,7 @@ from django.db import transaction
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, Membership, User
-from supportcenter.realtime import account_group, push_on_commit, user_group
+from supportcenter.realtime import account_group, push_on_commit
 from talk.models import AgentPresence
 
 STATUS_INVALID_MESSAGE = "Choose online, away, transfers only or offline."
@@ -27,8 +27,8 @@ def agent_status_set(*, account: Account, user: User, status: str, actor: User) 
         audit_record(account=account, actor=actor, action="talk.agent_status", target=presence,
                      previous=previous, status=status)
         event = {"user": user.pk, "status": status}
+        # Every console of the account (the agent's own included) is in the account group.
         push_on_commit(account_group(account.pk), "agent.status", event)
-        push_on_commit(user_group(account.pk, user.pk), "agent.status", event)
     return presence
 
 
