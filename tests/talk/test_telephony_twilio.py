@@ -12,7 +12,7 @@ from talk.telephony import GatewayError, OutboundCall
 from talk.telephony.twilio_gateway import TwilioGateway
 
 SID = "AC" + "a" * 32
-TOKEN = "t" * 32
+TOKEN = "0123456789abcdef" * 2
 
 
 class FakeTwilioCloud(HttpClient):
@@ -71,3 +71,41 @@ def test_a_refusal_says_whether_to_retry(status, retryable):
     with pytest.raises(GatewayError) as caught:
         _gateway(cloud).place_call(OutboundCall(to="+1", from_="+14155550100", url="u", status_callback="s"))
     assert caught.value.retryable is retryable
+
+
+def test_accepting_a_callback_asks_twilio_to_ring_the_agent_first(acme, main_line, dave, settings, monkeypatch,
+                                                                    django_capture_on_commit_callbacks):  # SPEC R5, L7
+    from django_scopes import scope
+
+    from talk import routing
+    from talk.models import AgentPresence, CallbackAttempt
+    from talk.services import routing as routing_services
+    from talk.services.calls import callback_request_create
+    from talk.services.telephony import telephony_settings_update
+    from talk.telephony import twilio_gateway
+
+    settings.TASKS_SYNC = True
+    cloud = FakeTwilioCloud()
+    monkeypatch.setattr(twilio_gateway, "http_client_factory", lambda: cloud)
+    with scope(account=acme):
+        telephony_settings_update(account=acme, actor=None, provider="twilio", twilio_account_sid=SID, twilio_auth_token=TOKEN)
+        AgentPresence.objects.create(account=acme, user=dave, status="online", device="sip:dave@pbx.acme.example")
+        callback_request_create(line=main_line, number="+14155550111")
+        [offer] = routing.route_account(acme)
+        with django_capture_on_commit_callbacks(execute=True):
+            routing_services.offer_accept(account=acme, offer_id=offer.pk, agent=dave)
+        attempt = CallbackAttempt.objects.get()
+    [request] = cloud.requests
+    base = f"http://localhost/talk/webhooks/{main_line.webhook_token}/callback"
+    assert request["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Calls.json"
+    assert request["data"] == {
+        "To": "sip:dave@pbx.acme.example",  # the agent's device first
+        "From": "+14155550100",  # the line's number (caller-id policy, seed)
+        "Url": f"{base}/agent/?a={attempt.pk}",
+        "Method": "POST",
+        "StatusCallback": f"{base}/agent-status/?a={attempt.pk}",
+        "StatusCallbackMethod": "POST",
+        "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+        "Timeout": 30,
+    }
+    assert (attempt.status, attempt.provider_call_sid) == ("calling_agent", "CA" + "b" * 32)
