@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Case, Count, F, Max, Q, QuerySet, Sum, When
+from django.db.models import (
+    Avg, Case, Count, DateTimeField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dashboards.sql import Epoch, at, max_concurrent, seconds_between
+from dashboards.sql import Epoch, at, max_concurrent, seconds_between, without_jit
 from dashboards.timeframes import Timeframe
 from supportcenter.models import Account
 from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Line, QueueEntry
@@ -53,9 +55,17 @@ def _seconds(value) -> int:
 
 
 # --- D1, D4: what is happening now ---------------------------------------------
-WAITING_NOW = Q(kind=QueueEntry.Kind.LIVE, state=QueueEntry.State.WAITING) | Q(
-    kind=QueueEntry.Kind.CALLBACK, callback_request__state=CallbackRequest.State.PENDING
-)
+# A pending request's entry is a waiting callback entry, so both kinds filter on
+# state = waiting first (a handful of rows, by a partial index), and the request
+# is looked up only for those rows, not joined over the whole table.
+def _pending_request() -> Exists:
+    return Exists(
+        CallbackRequest.objects.filter(queue_entry_id=OuterRef("pk"), state=CallbackRequest.State.PENDING)
+    )
+
+
+def _waiting_now() -> Q:
+    return Q(state=QueueEntry.State.WAITING) & (Q(kind=QueueEntry.Kind.LIVE) | Q(_pending_request()))
 
 
 def current_queue_activity(*, account: Account, line_ids: list[int] | None = None, now: datetime | None = None) -> dict:
@@ -68,7 +78,7 @@ def current_queue_activity(*, account: Account, line_ids: list[int] | None = Non
     with status online (lines do not narrow it: agents serve every line).
     """
     now = now or timezone.now()
-    waiting = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(WAITING_NOW)
+    waiting = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(_waiting_now())
     figures = waiting.aggregate(
         calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
         callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),
@@ -156,10 +166,20 @@ def _waits(account: Account, line_ids, tf: Timeframe) -> QuerySet:
     entries = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(
         entered_at__lt=tf.end, entered_at__gte=tf.start - LONGEST_PLAUSIBLE_WAIT
     )
-    still_waiting = Case(When(WAITING_NOW, then=at(tf.end)), default=F("entered_at"))
+    # COALESCE stops at the first value: the request is read only for entries
+    # without left_at (a few), through its unique queue_entry index.
+    request_end = CallbackRequest.objects.filter(queue_entry_id=OuterRef("pk")).values(
+        end=Coalesce(
+            "started_at", "ended_at",
+            Case(When(state=CallbackRequest.State.PENDING, then=at(tf.end)), default=None),
+        )
+    )[:1]
+    still_waiting = Case(
+        When(state=QueueEntry.State.WAITING, kind=QueueEntry.Kind.LIVE, then=at(tf.end)), default=F("entered_at")
+    )
     return entries.annotate(
         begins=F("entered_at"),
-        ends=Coalesce("left_at", "callback_request__started_at", "callback_request__ended_at", still_waiting),
+        ends=Coalesce("left_at", Subquery(request_end, output_field=DateTimeField()), still_waiting),
     )
 
 
@@ -187,11 +207,12 @@ def account_overview(*, account: Account, timeframe: Timeframe, line_ids: list[i
     hours, textback, embeddable callbacks) are 0 because nothing can produce them.
     """
     window = _Window(timeframe.start, timeframe.end)
-    calls = _calls_figures(account, line_ids, window)
-    attempts = _attempts_figures(account, line_ids, window)
-    queue = _queue_figures(account, line_ids, window)
-    callbacks = _callback_figures(account, line_ids, window)
-    max_waiting = max_concurrent(_waits(account, line_ids, timeframe), start=timeframe.start, end=timeframe.end)
+    with without_jit():
+        calls = _calls_figures(account, line_ids, window)
+        attempts = _attempts_figures(account, line_ids, window)
+        queue = _queue_figures(account, line_ids, window)
+        callbacks = _callback_figures(account, line_ids, window)
+        max_waiting = max_concurrent(_waits(account, line_ids, timeframe), start=timeframe.start, end=timeframe.end)
 
     outbound = calls["outbound"] + attempts["count"]
     total_duration = (calls["duration"] or 0) + (attempts["duration"] or 0)
