@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from supportcenter.models import Account, Membership
@@ -121,20 +121,15 @@ def _cancel_declined_by_all(account: Account, now: datetime) -> None:
         callback_request_close(account=account, request=request, state=CallbackRequest.State.DECLINED, now=now)
 
 
-def _free_agents(account: Account, now: datetime) -> list[AgentPresence]:
+def _free_agents(account: Account) -> list[AgentPresence]:
+    """Online, not busy, no open offer; the longest since an offer first (R4)."""
     members = _members(account)
     holding = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("agent_id")
     return list(
         AgentPresence.objects.filter(account=account, user_id__in=members, status__in=FREE_STATUSES, busy=False)
         .exclude(user_id__in=holding)
-        .order_by(models_nulls_first("last_offered_at"), "user_id")
+        .order_by(F("last_offered_at").asc(nulls_first=True), "user_id")
     )
-
-
-def models_nulls_first(field: str):
-    from django.db.models import F
-
-    return F(field).asc(nulls_first=True)
 
 
 def _waiting_entries(account: Account):
@@ -152,10 +147,11 @@ def _waiting_entries(account: Account):
 
 
 def _offer(account: Account, now: datetime) -> list[Offer]:
-    agents = _free_agents(account, now)
+    agents = _free_agents(account)
     if not agents:
         return []
-    entries = list(_waiting_entries(account)[: len(agents) * 4 + 10])
+    # Enough of the head of the queue to find each free agent an entry it may take.
+    entries = list(_waiting_entries(account)[: len(agents) * 10 + 50])
     if not entries:
         return []
     history: dict[int, dict[int, tuple[int, bool]]] = {}
