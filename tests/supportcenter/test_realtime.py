@@ -6,27 +6,18 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
-from django.test import Client
 
-from supportcenter.asgi import application
 from supportcenter.realtime import account_group, push_now, push_on_commit, user_group
+from tests.sockets import session_cookie, socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def _session_cookie(user, host: str) -> str:
-    client = Client(HTTP_HOST=host)
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+_session_cookie = session_cookie
 
 
 def _socket(host: str, origin: str | None, session: str | None) -> WebsocketCommunicator:
-    headers = [(b"host", host.encode())]
-    if origin is not None:
-        headers.append((b"origin", origin.encode()))
-    if session is not None:
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, "/ws/events/", headers=headers)
+    return socket("/ws/events/", host, origin, session)
 
 
 @pytest.fixture

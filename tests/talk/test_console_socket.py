@@ -9,12 +9,11 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
-from supportcenter.asgi import application
 from talk.console.consumers import ACTIONS_OVER_HTTP_MESSAGE
 from talk.models import Offer
 from tests.conftest import api_client
+from tests.sockets import session_cookie, socket
 from tests.talk.calls_support import make_line
 from tests.talk.test_console_support import inline_tasks, offer_state, offered_callback, set_presence  # noqa: F401
 
@@ -24,18 +23,11 @@ PATH = "/ws/agent/"
 
 
 def _session(user, host: str) -> str:
-    client = Client(HTTP_HOST=host)
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+    return session_cookie(user, host)
 
 
 def _socket(host: str, origin: str | None, session: str | None) -> WebsocketCommunicator:
-    headers = [(b"host", host.encode())]
-    if origin is not None:
-        headers.append((b"origin", origin.encode()))
-    if session is not None:
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, PATH, headers=headers)
+    return socket(PATH, host, origin, session)
 
 
 async def _connected(user, subdomain: str) -> WebsocketCommunicator:
