@@ -20,18 +20,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportcenter.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from django_scopes import scope  # noqa: E402
+from django.db import connection
+from django.utils import timezone
+from django_scopes import scope
 
-from dashboards.selectors import LONGEST_PLAUSIBLE_WAIT, account_overview  # noqa: E402
-from dashboards.sql import without_jit  # noqa: E402
-from dashboards.timeframes import Timeframe, account_zone, timeframe_for_days, timeframe_today  # noqa: E402
-from supportcenter.models import Account  # noqa: E402
+from dashboards.selectors import LONGEST_PLAUSIBLE_WAIT, account_overview
+from dashboards.sql import without_jit
+from dashboards.timeframes import (
+    Timeframe,
+    account_zone,
+    timeframe_for_days,
+    timeframe_today,
+)
+from supportcenter.models import Account
 
 # The same figures as dashboards.selectors.account_overview, in one statement.
 HAND_WRITTEN = """
@@ -106,7 +111,7 @@ FROM calls, attempts, waits, callbacks, peak
 
 
 def _s(value) -> int:
-    return int(round(float(value))) if value is not None else 0
+    return round(float(value)) if value is not None else 0
 
 
 def hand_written(account: Account, tf: Timeframe) -> dict:
@@ -173,8 +178,8 @@ def main() -> int:
         print(f"{'timeframe':<14}{'calls in it':>12}{'selector ms':>14}{'hand SQL ms':>14}{'ratio':>8}")
         worst = 0.0
         for name, tf in frames:
-            orm_time, orm = timed(lambda: account_overview(account=account, timeframe=tf), options.runs)
-            sql_time, sql = timed(lambda: hand_written(account, tf), options.runs)
+            orm_time, orm = timed(lambda tf=tf: account_overview(account=account, timeframe=tf), options.runs)
+            sql_time, sql = timed(lambda tf=tf: hand_written(account, tf), options.runs)
             same = {k: orm[k] for k in sql}
             if same != sql:
                 print(f"MISMATCH in {name}:\n  selector {same}\n  hand SQL {sql}", file=sys.stderr)

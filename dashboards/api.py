@@ -8,7 +8,7 @@ days, inclusive).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.http import Http404
@@ -20,7 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboards import activity, selectors
-from dashboards.timeframes import Timeframe, account_zone, timeframe_for_days, timeframe_today
+from dashboards.timeframes import (
+    Timeframe,
+    account_zone,
+    timeframe_for_days,
+    timeframe_today,
+)
 from supportcenter.auth import IsAccountMember
 from supportcenter.pagination import PAGE_PARAMETERS, paginate
 
@@ -185,7 +190,7 @@ class IncrementalCallsView(APIView):
     def get(self, request: Request) -> Response:
         query = IncrementalQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        start = datetime.fromtimestamp(query.validated_data["start_time"], tz=dt_timezone.utc)
+        start = datetime.fromtimestamp(query.validated_data["start_time"], tz=UTC)
         calls, end_time = activity.incremental_calls(account=request._request.account, start_time=start, now=timezone.now())
         # Like the reference, next_page is never null: it is where to poll next.
         next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time})}")

@@ -9,12 +9,12 @@ random), so a million calls take minutes, not hours.
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
 import secrets
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterator
 
 from django.db import connection, connections, transaction
 from django.utils import timezone

@@ -18,7 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import (
-    Avg, Case, Count, DateTimeField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, When,
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,7 +38,14 @@ from django.utils import timezone
 from dashboards.sql import Epoch, at, max_concurrent, seconds_between, without_jit
 from dashboards.timeframes import Timeframe
 from supportcenter.models import Account
-from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Line, QueueEntry
+from talk.models import (
+    AgentPresence,
+    Call,
+    CallbackAttempt,
+    CallbackRequest,
+    Line,
+    QueueEntry,
+)
 
 # A wait longer than this is not a wait but a stale row; bounding it lets the
 # max-waiting query use the queue's time index instead of reading all history.
@@ -46,12 +65,12 @@ def account_lines(*, account: Account, line_ids: list[int] | None) -> list[int] 
     return list(Line.objects.filter(account=account, pk__in=line_ids).values_list("pk", flat=True))
 
 
-def _lines(rows: QuerySet, line_ids: list[int] | None, field: str = "line_id") -> QuerySet:
+def for_lines(rows: QuerySet, line_ids: list[int] | None, field: str = "line_id") -> QuerySet:
     return rows if line_ids is None else rows.filter(**{f"{field}__in": line_ids})
 
 
 def _seconds(value) -> int:
-    return int(round(float(value))) if value is not None else 0
+    return round(float(value)) if value is not None else 0
 
 
 # --- D1, D4: what is happening now ---------------------------------------------
@@ -78,7 +97,7 @@ def current_queue_activity(*, account: Account, line_ids: list[int] | None = Non
     with status online (lines do not narrow it: agents serve every line).
     """
     now = now or timezone.now()
-    waiting = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(_waiting_now())
+    waiting = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(_waiting_now())
     figures = waiting.aggregate(
         calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
         callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),
@@ -107,7 +126,7 @@ class _Window:
 
 
 def _calls_figures(account: Account, line_ids, window: _Window) -> dict:
-    calls = _lines(Call.objects.filter(account=account), line_ids).filter(window.q("started_at"))
+    calls = for_lines(Call.objects.filter(account=account), line_ids).filter(window.q("started_at"))
     return calls.aggregate(
         inbound=Count("pk", filter=Q(direction=Call.Direction.INBOUND)),
         outbound=Count("pk", filter=Q(direction=Call.Direction.OUTBOUND)),
@@ -119,14 +138,14 @@ def _calls_figures(account: Account, line_ids, window: _Window) -> dict:
 
 
 def _attempts_figures(account: Account, line_ids, window: _Window) -> dict:
-    attempts = _lines(CallbackAttempt.objects.filter(account=account), line_ids, "request__line_id")
+    attempts = for_lines(CallbackAttempt.objects.filter(account=account), line_ids, "request__line_id")
     return attempts.filter(window.q("started_at")).aggregate(
         count=Count("pk"), duration=Sum("duration_seconds"), with_duration=Count("duration_seconds")
     )
 
 
 def _queue_figures(account: Account, line_ids, window: _Window) -> dict:
-    waits = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(
+    waits = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(
         window.q("left_at"), kind=QueueEntry.Kind.LIVE
     )
     wait = seconds_between("entered_at", "left_at")
@@ -134,7 +153,7 @@ def _queue_figures(account: Account, line_ids, window: _Window) -> dict:
 
 
 def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
-    requests = _lines(CallbackRequest.objects.filter(account=account), line_ids)
+    requests = for_lines(CallbackRequest.objects.filter(account=account), line_ids)
     requested = window.q("requested_at")
     started = window.q("started_at")
     outcome_counts = {
@@ -163,7 +182,7 @@ def _waits(account: Account, line_ids, tf: Timeframe) -> QuerySet:
     starts the callback (or the request ends); one still waiting waits until the
     end of the timeframe.
     """
-    entries = _lines(QueueEntry.objects.filter(account=account), line_ids).filter(
+    entries = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(
         entered_at__lt=tf.end, entered_at__gte=tf.start - LONGEST_PLAUSIBLE_WAIT
     )
     # COALESCE stops at the first value: the request is read only for entries

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils.html import escape
 
-from dashboards.selectors import _lines
+from dashboards.selectors import for_lines
 from dashboards.timeframes import Timeframe, account_zone
 from supportcenter.models import Account
 from talk.models import Call, CallbackRequest
@@ -37,7 +37,7 @@ def call_series(*, account: Account, timeframe: Timeframe, line_ids: list[int] |
     hourly = timeframe.end - timeframe.start <= HOURLY_UP_TO
     trunc = TruncHour if hourly else TruncDay
     calls = (
-        _lines(Call.objects.filter(account=account), line_ids)
+        for_lines(Call.objects.filter(account=account), line_ids)
         .filter(started_at__gte=timeframe.start, started_at__lt=timeframe.end, direction=Call.Direction.INBOUND)
         .annotate(bucket=trunc("started_at", tzinfo=zone))
         .values("bucket")
@@ -45,7 +45,7 @@ def call_series(*, account: Account, timeframe: Timeframe, line_ids: list[int] |
         .order_by()
     )
     callbacks = (
-        _lines(CallbackRequest.objects.filter(account=account), line_ids)
+        for_lines(CallbackRequest.objects.filter(account=account), line_ids)
         .filter(requested_at__gte=timeframe.start, requested_at__lt=timeframe.end)
         .annotate(bucket=trunc("requested_at", tzinfo=zone))
         .values("bucket")
@@ -97,8 +97,11 @@ def series_svg(buckets: list[Bucket]) -> str:
         return TOP + plot_h - plot_h * value / peak
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" '
-        f'xmlns="http://www.w3.org/2000/svg"><title id="chart-title">Calls, callback requests and abandoned calls over time</title>',
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" '
+            'xmlns="http://www.w3.org/2000/svg">'
+            '<title id="chart-title">Calls, callback requests and abandoned calls over time</title>'
+        ),
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 8}" y2="{TOP + plot_h}"/>',
         f'<text class="tick" x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">{peak}</text>',
         f'<text class="tick" x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',

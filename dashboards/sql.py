@@ -1,12 +1,20 @@
 """Small SQL building blocks the metrics need on both PostgreSQL and SQLite."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import DateTimeField, Expression, F, FloatField, Func, QuerySet, Value
+from django.db.models import (
+    DateTimeField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Greatest, Least
 
 

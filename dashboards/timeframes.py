@@ -7,14 +7,12 @@ Selectors take ``now`` so tests can freeze it without patching the clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from supportcenter.models import Account
-
-UTC = dt_timezone.utc
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,20 @@ ORM at exact times (routing would fill them in production)."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django_scopes import scope
 
-from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Line, Offer, QueueEntry
+from talk.models import (
+    AgentPresence,
+    Call,
+    CallbackAttempt,
+    CallbackRequest,
+    Line,
+    Offer,
+    QueueEntry,
+)
 
-UTC = dt_timezone.utc
 _sids = itertools.count(1)
 
 

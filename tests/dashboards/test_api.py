@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_scopes import scope
 
 from talk.models import Call, QueueEntry
 from tests.dashboards.history import History

@@ -35,7 +35,7 @@ def test_agents_see_it_too(bob_client):  # SPEC D: dashboard viewers
 
 
 def test_a_date_range_and_a_line(alice_client, day, lines):  # SPEC D6
-    main, sales = lines
+    _main, sales = lines
     html = alice_client.get(f"{URL}?start_date=2026-06-10&end_date=2026-06-10").content.decode()
     assert tile(html, "total_inbound_calls") == 8 and tile(html, "total_callback_calls") == 3
     assert tile(html, "average_callback_wait_time") == 1080 and tile(html, "max_calls_waiting") == 3

@@ -7,6 +7,7 @@ the account, so the subdomain it is given plays no part.
 """
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -25,12 +26,15 @@ zenpy = pytest.importorskip("zenpy")
 def zendesk(live_server, monkeypatch, acme, alice):
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", live_server.url.split("://", 1)[1])
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
-    # One request per connection: a kept-alive socket would outlive the live server
-    # (whose SQLite connection is shared with this thread) and close it too late.
+    # One kept-alive connection, so the live server handles the requests one after
+    # another on one thread (it shares this thread's SQLite connection). At the end
+    # the socket is closed and that thread allowed to finish before the server stops.
     session = requests.Session()
-    session.headers["Connection"] = "close"
     yield zenpy.Zenpy(subdomain="acme", email=alice.email, token=new_token(acme, alice), session=session)
     session.close()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
 
 
 @pytest.mark.django_db(transaction=True)
