@@ -151,7 +151,7 @@ def timed(function, runs: int) -> tuple[float, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--account", default="acme")
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     options = parser.parse_args()
     if connection.vendor != "postgresql":
         print("Set DATABASE_URL to a PostgreSQL database seeded with seed_history.", file=sys.stderr)

@@ -49,7 +49,9 @@ from talk.models import (
 
 # A wait longer than this is not a wait but a stale row; bounding it lets the
 # max-waiting query use the queue's time index instead of reading all history.
-LONGEST_PLAUSIBLE_WAIT = timedelta(days=2)
+# A callback request expires at most 1440 minutes after it is made (talk's line
+# settings), and a live caller holds far less.
+LONGEST_PLAUSIBLE_WAIT = timedelta(hours=25)
 
 CALLBACK_OUTCOMES = [c for c in CallbackRequest.Outcome.values if c]
 
@@ -154,25 +156,39 @@ def _queue_figures(account: Account, line_ids, window: _Window) -> dict:
 
 def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
     requests = for_lines(CallbackRequest.objects.filter(account=account), line_ids)
-    requested = window.q("requested_at")
-    started = window.q("started_at")
-    outcome_counts = {
-        f"outcome_{outcome}": Count("pk", filter=requested & Q(outcome=outcome)) for outcome in CALLBACK_OUTCOMES
-    }
-    return requests.filter(requested | started).aggregate(
-        total=Count("pk", filter=requested),
-        unconfirmed=Count("pk", filter=requested & Q(confirmed=False)),
-        open=Count("pk", filter=requested & Q(outcome="")),
-        # D3: from entering the queue to an agent starting the callback (greetings excluded:
-        # queue_entered_at is set when the caller joined the queue, after the greeting).
-        wait=Avg(seconds_between("queue_entered_at", "started_at"), filter=started),
-        to_first_attempt=Avg(
-            seconds_between("requested_at", "first_attempt_at"), filter=requested & Q(first_attempt_at__isnull=False)
-        ),
-        in_order=Count("pk", filter=requested & Q(served_in_order=True)),
-        out_of_order=Count("pk", filter=requested & Q(served_in_order=False)),
-        **outcome_counts,
+    # D2, D5 over the requests made in the timeframe: one row per combination of
+    # outcome, confirmation and order (a few dozen groups), summed below.
+    groups = (
+        requests.filter(window.q("requested_at"))
+        .values("outcome", "confirmed", "served_in_order")
+        .annotate(
+            n=Count("pk"),
+            to_first=Sum(seconds_between("requested_at", "first_attempt_at")),
+            attempted=Count("first_attempt_at"),
+        )
+        .order_by()
     )
+    figures = {f"outcome_{outcome}": 0 for outcome in CALLBACK_OUTCOMES}
+    figures.update(total=0, unconfirmed=0, open=0, in_order=0, out_of_order=0)
+    to_first = attempted = 0.0
+    for group in groups:  # the groups, not the rows
+        n = group["n"]
+        figures["total"] += n
+        figures["unconfirmed"] += n if not group["confirmed"] else 0
+        figures["in_order"] += n if group["served_in_order"] is True else 0
+        figures["out_of_order"] += n if group["served_in_order"] is False else 0
+        key = f"outcome_{group['outcome']}" if group["outcome"] else "open"
+        figures[key] += n
+        to_first += group["to_first"] or 0
+        attempted += group["attempted"]
+    figures["to_first_attempt"] = to_first / attempted if attempted else None
+    # D3: from entering the queue to an agent starting the callback, over the callbacks
+    # started in the timeframe (greetings excluded: queue_entered_at is when the caller
+    # joined the queue, after the greeting).
+    figures["wait"] = requests.filter(window.q("started_at")).aggregate(
+        wait=Avg(seconds_between("queue_entered_at", "started_at"))
+    )["wait"]
+    return figures
 
 
 def _waits(account: Account, line_ids, tf: Timeframe) -> QuerySet:
@@ -187,7 +203,7 @@ def _waits(account: Account, line_ids, tf: Timeframe) -> QuerySet:
     )
     # COALESCE stops at the first value: the request is read only for entries
     # without left_at (a few), through its unique queue_entry index.
-    request_end = CallbackRequest.objects.filter(queue_entry_id=OuterRef("pk")).values(
+    request_end = CallbackRequest.objects.filter(queue_entry_id=OuterRef("pk")).order_by().values(
         end=Coalesce(
             "started_at", "ended_at",
             Case(When(state=CallbackRequest.State.PENDING, then=at(tf.end)), default=None),
