@@ -7,6 +7,8 @@ they ask for a callback the same entry turns into a callback entry: it keeps its
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from supportcenter.models import TenantModel
 
@@ -65,7 +67,13 @@ class Call(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["account", "provider_call_sid"], name="talk_call_unique_sid"),
         ]
-        indexes = [models.Index(fields=["account", "started_at"], name="talk_call_started")]
+        indexes = [
+            models.Index(fields=["account", "started_at"], name="talk_call_started"),
+            # The incremental export reads calls in order of their last change (dashboards).
+            models.Index(
+                F("account"), Coalesce("ended_at", "answered_at", "started_at"), F("id"), name="talk_call_updated"
+            ),
+        ]
 
 
 class QueueEntry(TenantModel):
@@ -88,7 +96,13 @@ class QueueEntry(TenantModel):
 
     class Meta:
         ordering = ["entered_at"]
-        indexes = [models.Index(fields=["line", "state", "entered_at"], name="talk_queue_order")]
+        indexes = [
+            models.Index(fields=["line", "state", "entered_at"], name="talk_queue_order"),
+            # The dashboard's time ranges (D1-D5): one account's rows by a time column.
+            models.Index(fields=["account", "entered_at"], name="talk_queue_entered"),
+            models.Index(fields=["account", "left_at"], name="talk_queue_left"),
+            models.Index(fields=["account", "entered_at"], condition=Q(state="waiting"), name="talk_queue_waiting"),
+        ]
 
 
 class CallbackRequest(TenantModel):
@@ -144,7 +158,13 @@ class CallbackRequest(TenantModel):
                 name="talk_callback_one_pending_per_number",
             ),
         ]
-        indexes = [models.Index(fields=["account", "state", "expires_at"], name="talk_callback_state")]
+        indexes = [
+            models.Index(fields=["account", "state", "expires_at"], name="talk_callback_state"),
+            models.Index(fields=["account", "requested_at"], name="talk_callback_requested"),
+            models.Index(
+                fields=["account", "started_at"], condition=Q(started_at__isnull=False), name="talk_callback_started"
+            ),
+        ]
 
 
 class WebhookReceipt(TenantModel):
@@ -187,4 +207,7 @@ class CallbackAttempt(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="talk_callback_attempt_unique_number"),
         ]
-        indexes = [models.Index(fields=["account", "status", "scheduled_for"], name="talk_attempt_due")]
+        indexes = [
+            models.Index(fields=["account", "status", "scheduled_for"], name="talk_attempt_due"),
+            models.Index(fields=["account", "started_at"], name="talk_attempt_started"),
+        ]

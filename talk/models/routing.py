@@ -39,4 +39,7 @@ class Offer(TenantModel):
                 fields=["entry"], condition=models.Q(state="offered"), name="talk_offer_one_open_per_entry"
             ),
         ]
-        indexes = [models.Index(fields=["account", "state", "expires_at"], name="talk_offer_due")]
+        indexes = [
+            models.Index(fields=["account", "state", "expires_at"], name="talk_offer_due"),
+            models.Index(fields=["account", "responded_at"], name="talk_offer_responded"),
+        ]
