@@ -13,7 +13,6 @@ from talk.services.agents import DEVICE_INVALID_MESSAGE, agent_device_set
 from supportcenter.errors import ServiceError
 from tests.conftest import host_of, page_client
 from tests.isolation import assert_isolated, missing_id
-from tests.talk.calls_support import main_line  # noqa: F401
 from tests.talk.test_console_support import inline_tasks, offered_callback, set_presence  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("inline_tasks")

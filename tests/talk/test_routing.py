@@ -262,7 +262,6 @@ def test_a_hung_up_caller_is_not_offered(acme, main_line, bob):  # SPEC R2
 
 
 def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_line, bob, run):  # SPEC R5, O1
-    from talk.models import SimulatorCall
     from talk.selectors import line_webhook_urls
     from talk.simulator import runner
 
