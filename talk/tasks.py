@@ -50,13 +50,18 @@ def enqueue_callback_attempt(attempt_id: int) -> None:
 
 
 def route(account_id: int) -> int:
+    """A woken pass: the queue changed, so the consoles and dashboards hear of it too."""
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         return 0
     from django_scopes import scope
 
+    from supportcenter.realtime import account_group, push_now
+
     with scope(account=account):
-        return len(routing.route_account(account))
+        made = len(routing.route_account(account))
+    push_now(account_group(account_id), "queue.changed", {})
+    return made
 
 
 def sweep_once() -> int:

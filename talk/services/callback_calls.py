@@ -16,7 +16,6 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from supportcenter.models import Account, User
-from supportcenter.realtime import account_group, push_on_commit, user_group
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Line, Offer
 from talk.selectors.lines import callback_caller_id, line_webhook_urls
 from talk.telephony import GatewayError, OutboundCall, gateway_for
@@ -57,7 +56,7 @@ def _agent_free(account: Account, agent_id: int | None) -> None:
     if agent_id is None:
         return
     AgentPresence.objects.filter(account=account, user_id=agent_id).update(busy=False)
-    push_on_commit(user_group(account.pk, agent_id), "agent.status", {"user": agent_id, "busy": False})
+    # No push from here (a webhook's path): the woken routing pass tells the consoles.
     from talk.services.routing import wake_router
 
     wake_router(account.pk)
@@ -150,7 +149,6 @@ def _finish(account: Account, request: CallbackRequest, state: str, outcome: str
     CallbackRequest.objects.filter(pk=request.pk, state=CallbackRequest.State.IN_PROGRESS).update(
         state=state, outcome=outcome, ended_at=timezone.now(), duration_seconds=duration
     )
-    push_on_commit(account_group(account.pk), "queue.changed", {"line": request.line_id})
 
 
 def attempt_for(*, account: Account, attempt_id: int) -> CallbackAttempt | None:

@@ -1,5 +1,9 @@
 """Writes of the caller's side of a call (SPEC C1-C8): arrival, queue, callback requests.
 
+These run on the webhooks' path, which must answer in milliseconds even when Redis
+is down: they push nothing themselves. A change to the queue wakes the router
+(a database task), whose pass tells the consoles ("queue.changed").
+
 The webhook runs each request in one transaction (``talk.webhooks.security``),
 so these services use ``atomic(savepoint=False)``: alone they are a transaction
 of their own; inside a webhook they join its transaction without the two extra
@@ -14,7 +18,6 @@ from django.utils import timezone
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.realtime import account_group, push_on_commit
 from talk.models import Call, CallbackRequest, Line, QueueEntry
 from talk.phone import is_sip_uri, parse_caller_id
 from talk.selectors.lines import effective_callback_language
@@ -50,7 +53,6 @@ def _entry_for(call: Call, *, entered_at) -> QueueEntry:
     except QueueEntry.DoesNotExist:
         entry = QueueEntry.objects.create(account_id=call.account_id, line_id=call.line_id, call=call, entered_at=entered_at)
         call.queue_entry = entry
-        push_on_commit(account_group(call.account_id), "queue.changed", {"line": call.line_id})
         _wake_router(call.account_id)
         return entry
 
@@ -127,7 +129,6 @@ def _create_request(
         account=line.account, actor=actor, action="callback_request.create", target=request,
         confirmed=confirmed, source=source,
     )
-    push_on_commit(account_group(line.account_id), "queue.changed", {"line": line.pk})
     _wake_router(line.account_id)
     return request
 
@@ -203,7 +204,7 @@ def _settle(call: Call) -> None:
         outcome = Call.Outcome.CALLBACK_CAPTURED
     elif entry is not None and entry.state == QueueEntry.State.WAITING and entry.kind == QueueEntry.Kind.LIVE:
         QueueEntry.objects.filter(pk=entry.pk).update(state=QueueEntry.State.ABANDONED, left_at=timezone.now())
-        push_on_commit(account_group(call.account_id), "queue.changed", {"line": call.line_id})
+        _wake_router(call.account_id)
     call.outcome = outcome
     call.save(update_fields=["outcome"])
 
