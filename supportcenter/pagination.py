@@ -52,3 +52,13 @@ def paginate(request: Request, queryset: QuerySet, key: str, payload: Callable[[
         "previous_page": link(page - 1) if page > 1 else None,
         "count": count,
     }
+
+
+def page_serializer(name: str, key: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The envelope :func:`paginate` answers with, as a serializer named ``name`` (for the schema)."""
+    return type(name, (serializers.Serializer,), {
+        key: item(many=True),
+        "next_page": serializers.URLField(allow_null=True),
+        "previous_page": serializers.URLField(allow_null=True),
+        "count": serializers.IntegerField(),
+    })

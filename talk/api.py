@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.errors import ServiceError
+from supportcenter.pagination import PAGE_PARAMETERS, page_serializer, paginate
 from talk import selectors, services
 from talk.models import Greeting, Line, TelephonySettings
 
@@ -31,25 +32,6 @@ class ReadMembersWriteAdmins(APIView):
 def _rename_error(error: ServiceError, names: dict[str, str]) -> ServiceError:
     """The service's field name → the field name the API client sent."""
     return ServiceError(error.message, field=names.get(error.field, error.field), code=error.code)
-
-
-def _page(request: Request, items: list, *, per_page_default: int = 100) -> tuple[list, str | None, str | None]:
-    """Zendesk offset pagination: ``?page=N&per_page=M`` (M ≤ 100)."""
-    try:
-        page = max(1, int(request.query_params.get("page", 1)))
-        per_page = min(100, max(1, int(request.query_params.get("per_page", per_page_default))))
-    except ValueError:
-        raise serializers.ValidationError({"page": ["page and per_page must be whole numbers."]}) from None
-    start = (page - 1) * per_page
-    chunk = items[start : start + per_page]
-    base = request.build_absolute_uri(request.path)
-
-    def link(n: int) -> str:
-        return f"{base}?page={n}&per_page={per_page}"
-
-    next_page = link(page + 1) if start + per_page < len(items) else None
-    previous_page = link(page - 1) if page > 1 else None
-    return chunk, next_page, previous_page
 
 
 # --- Phone numbers (lines) ----------------------------------------------------------
@@ -115,11 +97,7 @@ class PhoneNumberEnvelope(serializers.Serializer):
     phone_number = PhoneNumberOutput()
 
 
-class PhoneNumberListEnvelope(serializers.Serializer):
-    phone_numbers = PhoneNumberOutput(many=True)
-    next_page = serializers.URLField(allow_null=True)
-    previous_page = serializers.URLField(allow_null=True)
-    count = serializers.IntegerField()
+PhoneNumberListEnvelope = page_serializer("PhoneNumberListEnvelope", "phone_numbers", PhoneNumberOutput)
 
 
 def _e164(number) -> str | None:
@@ -281,16 +259,10 @@ def _parse(serializer_class, request: Request, key: str) -> dict[str, Any]:
 
 
 class PhoneNumberListView(ReadMembersWriteAdmins):
-    @extend_schema(responses=PhoneNumberListEnvelope, summary="List the account's Talk lines (phone numbers)")
+    @extend_schema(responses=PhoneNumberListEnvelope, parameters=PAGE_PARAMETERS, summary="List the account's Talk lines (phone numbers)")
     def get(self, request: Request) -> Response:
-        lines = list(selectors.line_list(account=request._request.account))
-        chunk, next_page, previous_page = _page(request, lines)
-        body = {
-            "phone_numbers": [phone_number_payload(request, line) for line in chunk],
-            "next_page": next_page,
-            "previous_page": previous_page,
-            "count": len(lines),
-        }
+        lines = selectors.line_list(account=request._request.account)
+        body = paginate(request, lines, "phone_numbers", lambda line: phone_number_payload(request, line))
         return Response(PhoneNumberListEnvelope(body).data)
 
     @extend_schema(
@@ -367,11 +339,7 @@ class GreetingEnvelope(serializers.Serializer):
     greeting = GreetingOutput()
 
 
-class GreetingListEnvelope(serializers.Serializer):
-    greetings = GreetingOutput(many=True)
-    next_page = serializers.URLField(allow_null=True)
-    previous_page = serializers.URLField(allow_null=True)
-    count = serializers.IntegerField()
+GreetingListEnvelope = page_serializer("GreetingListEnvelope", "greetings", GreetingOutput)
 
 
 class GreetingInput(serializers.Serializer):
@@ -419,21 +387,15 @@ def _usage(account) -> dict[int, list[int]]:
 
 class GreetingListView(ReadMembersWriteAdmins):
     @extend_schema(
-        parameters=[OpenApiParameter("category", str, description="Only greetings of this category")],
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("category", str, description="Only greetings of this category")],
         responses=GreetingListEnvelope,
         summary="System and own greetings",
     )
     def get(self, request: Request) -> Response:
         account = request._request.account
-        greetings = list(selectors.greeting_list(account=account, category=request.query_params.get("category")))
-        chunk, next_page, previous_page = _page(request, greetings)
+        greetings = selectors.greeting_list(account=account, category=request.query_params.get("category"))
         usage = _usage(account)
-        body = {
-            "greetings": [greeting_payload(request, g, usage.get(g.pk, [])) for g in chunk],
-            "next_page": next_page,
-            "previous_page": previous_page,
-            "count": len(greetings),
-        }
+        body = paginate(request, greetings, "greetings", lambda g: greeting_payload(request, g, usage.get(g.pk, [])))
         return Response(GreetingListEnvelope(body).data)
 
     @extend_schema(request=GreetingInputEnvelope, responses={201: GreetingEnvelope}, summary="Create a greeting (admins)")

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account
-from supportcenter.pagination import PAGE_PARAMETERS, page_query, paginate
+from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serializer, paginate
 from talk.models import CallbackRequest
 from talk.selectors.calls import access_callback_request, callback_request_list
 from talk.selectors.lines import access_line
@@ -45,11 +45,7 @@ class CallbackRequestOutput(serializers.Serializer):
     call_sid = serializers.CharField(allow_null=True)
 
 
-class CallbackRequestPage(serializers.Serializer):
-    callback_requests = CallbackRequestOutput(many=True)
-    next_page = serializers.CharField(allow_null=True)
-    previous_page = serializers.CharField(allow_null=True)
-    count = serializers.IntegerField()
+CallbackRequestPage = page_serializer("CallbackRequestPage", "callback_requests", CallbackRequestOutput)
 
 
 class CallbackRequestEnvelope(serializers.Serializer):

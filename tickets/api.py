@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from supportcenter import selectors as core_selectors
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
-from supportcenter.pagination import PAGE_PARAMETERS, page_query, paginate
+from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serializer, paginate
 from tickets import selectors, services
 from tickets.models import Comment, EndUser, Ticket, TicketStatus, Via
 from supportcenter.phone import parse_phone
@@ -58,11 +58,7 @@ class TicketEnvelope(serializers.Serializer):
     ticket = TicketOutput()
 
 
-class TicketPage(serializers.Serializer):
-    tickets = TicketOutput(many=True)
-    next_page = serializers.URLField(allow_null=True)
-    previous_page = serializers.URLField(allow_null=True)
-    count = serializers.IntegerField()
+TicketPage = page_serializer("TicketPage", "tickets", TicketOutput)
 
 
 class CommentOutput(serializers.Serializer):
@@ -78,11 +74,7 @@ class CommentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class CommentPage(serializers.Serializer):
-    comments = CommentOutput(many=True)
-    next_page = serializers.URLField(allow_null=True)
-    previous_page = serializers.URLField(allow_null=True)
-    count = serializers.IntegerField()
+CommentPage = page_serializer("CommentPage", "comments", CommentOutput)
 
 
 class TicketErrorDetail(serializers.Serializer):
