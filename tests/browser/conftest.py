@@ -50,3 +50,17 @@ def page(browser):
 def account_url(live_server, account, path: str = "/") -> str:
     port = live_server.url.rsplit(":", 1)[1]
     return f"http://{account.subdomain}.localhost:{port}{path}"
+
+
+def sign_in(page, live_server, account, email: str, next_path: str = "/") -> None:
+    """Sign in through the login page, as a person would, and wait for ``next_path``."""
+    from urllib.parse import quote
+
+    from tests.conftest import PASSWORD
+
+    page.goto(account_url(live_server, account, f"/login/?next={quote(next_path)}"))
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{next_path}")
+    page.wait_for_selector(".mainnav")

@@ -19,8 +19,7 @@ from talk.models import AgentPresence, Offer
 from talk.services.calls import callback_request_create
 from talk.services.routing import TICKET_SUBJECT
 from talk.telephony import simulator_gateway
-from tests.browser.conftest import account_url
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 from tests.talk.calls_support import CALLER, ClientTransport, make_line
 from tickets.models import Comment, Ticket
 
@@ -43,13 +42,6 @@ def second_page(browser):
     context.close()
 
 
-def sign_in_to_console(page, live_server, acme, email: str) -> None:
-    page.goto(account_url(live_server, acme, "/login/?next=/talk/console/"))
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/talk/console/")
-
 
 def go_online(page) -> None:
     page.get_by_role("radio", name="Online").click()
@@ -60,8 +52,8 @@ def go_online(page) -> None:
 def test_two_agents_pass_a_callback_along_and_one_calls_back(page, second_page, live_server, acme, bob, dave):
     line = make_line(acme)
     bob_page, dave_page = page, second_page
-    sign_in_to_console(bob_page, live_server, acme, "bob@acme.test")
-    sign_in_to_console(dave_page, live_server, acme, "dave@acme.test")
+    sign_in(bob_page, live_server, acme, "bob@acme.test", "/talk/console/")
+    sign_in(dave_page, live_server, acme, "dave@acme.test", "/talk/console/")
     go_online(bob_page)
     go_online(dave_page)
     # No socket on a WSGI server: the page says so and polls.
@@ -109,7 +101,7 @@ def test_two_agents_pass_a_callback_along_and_one_calls_back(page, second_page, 
 
 
 def test_a_bad_device_shows_the_message_and_a_good_one_is_saved(page, live_server, acme, bob):
-    sign_in_to_console(page, live_server, acme, "bob@acme.test")
+    sign_in(page, live_server, acme, "bob@acme.test", "/talk/console/")
     page.fill("#console-device-input", "call me maybe")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#console-device-error")).to_contain_text("international form")
@@ -122,7 +114,7 @@ def test_a_bad_device_shows_the_message_and_a_good_one_is_saved(page, live_serve
 
 def test_an_offer_that_times_out_leaves_the_page_with_a_word(page, live_server, acme, bob):  # SPEC R4, R13
     line = make_line(acme)
-    sign_in_to_console(page, live_server, acme, "bob@acme.test")
+    sign_in(page, live_server, acme, "bob@acme.test", "/talk/console/")
     go_online(page)
     with scope(account=acme):
         request = callback_request_create(line=line, number=CALLER)

@@ -8,20 +8,12 @@ from django.utils import timezone
 
 from supportcenter.models import Account
 from talk.models import Call
-from tests.browser.conftest import account_url
-from tests.conftest import PASSWORD
+from tests.browser.conftest import account_url, sign_in
 from tests.dashboards.history import History
 from tests.talk.calls_support import make_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def sign_in(page, live_server, account, email: str) -> None:
-    page.goto(account_url(live_server, account, "/login/"))
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector(".mainnav")
 
 
 def test_alice_opens_the_dashboard_and_sees_the_tiles(page, live_server, acme, alice):  # SPEC D6

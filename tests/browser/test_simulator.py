@@ -5,8 +5,7 @@ import pytest
 from django_scopes import scope
 
 from talk.models import CallbackRequest
-from tests.browser.conftest import account_url
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 from tests.talk.calls_support import make_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,10 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_person_asks_for_a_callback_in_the_simulator(page, live_server, acme, bob):
     make_line(acme)
-    page.goto(account_url(live_server, acme, "/login/"))
-    page.fill("#id_username", "bob@acme.test")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, acme, "bob@acme.test")
     page.click("text=Call simulator")
     page.select_option("#sim-status", "online")
     page.click("text=Set status")

@@ -5,19 +5,11 @@ import pytest
 from django_scopes import scope
 
 from talk.models import Greeting, Line
-from tests.browser.conftest import account_url
-from tests.conftest import PASSWORD
+from tests.browser.conftest import account_url, sign_in
 from tests.talk.factories import make_greeting, make_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def sign_in(page, live_server, account, email: str) -> None:
-    page.goto(account_url(live_server, account, "/login/"))
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
 
 
 def test_alice_enables_callback_exactly_as_the_seed_describes(page, live_server, acme, alice):  # SPEC L2

@@ -2,24 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import account_url
-from tests.conftest import PASSWORD
+from tests.browser.conftest import account_url, sign_in
 from tests.tickets.helpers import comments_of, make_ticket, tickets_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page, live_server, account, email: str) -> None:
-    page.goto(account_url(live_server, account, "/login/"))
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:has-text('Acme Support')")
-
 
 def test_bob_works_a_ticket_with_an_internal_note_and_a_public_reply(page, live_server, acme, bob):  # SPEC K2
     make_ticket(acme, subject="Printer on fire", description="Smoke everywhere.", phone="+14155550123")
-    _sign_in(page, live_server, acme, "bob@acme.test")
+    sign_in(page, live_server, acme, "bob@acme.test")
     page.click("nav.mainnav >> text=Tickets")
     page.fill("#id_q", "555-0123")
     page.click("button:has-text('Filter')")
@@ -57,7 +49,7 @@ def test_bob_works_a_ticket_with_an_internal_note_and_a_public_reply(page, live_
 
 def test_an_empty_submit_shows_an_error_and_keeps_the_page(page, live_server, acme, bob):
     ticket = make_ticket(acme, subject="Quiet ticket")
-    _sign_in(page, live_server, acme, "bob@acme.test")
+    sign_in(page, live_server, acme, "bob@acme.test")
     page.goto(account_url(live_server, acme, f"/tickets/{ticket.number}/"))
     page.click("button:has-text('Update ticket')")
     assert page.is_visible("[role=alert]:has-text('Nothing to save')")
