@@ -38,3 +38,10 @@ def queue_counts(*, account: Account) -> list[dict]:
         {"line": line.pk, "name": line.name, "calls_waiting": line.calls_waiting, "callbacks_waiting": line.callbacks_waiting}
         for line in rows
     ]
+
+
+def available_agent_count(*, account: Account) -> int:
+    """Agents online or away: while there is one, callback is offered (SPEC C2)."""
+    from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
+
+    return AgentPresence.objects.filter(account=account, status__in=CALLBACK_AVAILABLE_STATUSES).count()

@@ -11,6 +11,8 @@ from supportcenter.errors import ServiceError
 from supportcenter.tenancy import not_found
 from talk.models import AgentPresence, SimulatorCall
 from talk.selectors import access_line, line_list, line_webhook_urls
+from talk.selectors.calls import access_simulator_call, simulator_calls_of
+from talk.selectors.routing import agent_presence, available_agent_count
 from talk.services.agents import agent_status_set
 from talk.simulator import runner
 
@@ -35,19 +37,16 @@ def _payload(row: SimulatorCall) -> dict:
 
 
 def _access(request: HttpRequest, call_id: int) -> SimulatorCall | None:
-    """A simulated call of the request's account, or None (another account's id: None too)."""
-    return SimulatorCall.objects.filter(account=request.account, pk=call_id).select_related("line").first()
+    return access_simulator_call(account=request.account, call_id=call_id)
 
 
 @require_GET
 @member_required
 def page(request: HttpRequest) -> HttpResponse:
     lines = [line for line in line_list(account=request.account) if line.enabled]
-    recent = SimulatorCall.objects.filter(account=request.account, placed_by=request.user).select_related("line")[:8]
-    available = AgentPresence.objects.filter(
-        account=request.account, status__in=[AgentPresence.Status.ONLINE, AgentPresence.Status.AWAY]
-    ).count()
-    mine = AgentPresence.objects.filter(account=request.account, user=request.user).first()
+    recent = simulator_calls_of(account=request.account, user=request.user)
+    available = available_agent_count(account=request.account)
+    mine = agent_presence(account=request.account, user=request.user)
     return render(request, "talk/simulator.html", {
         "lines": lines, "recent": recent, "default_from": DEFAULT_FROM, "agents_available": available,
         "my_status": mine.status if mine else AgentPresence.Status.OFFLINE, "statuses": AgentPresence.Status.choices,
