@@ -132,6 +132,7 @@ def incremental_calls(*, account: Account, start_time: datetime, now: datetime) 
 COMPLETION_STATUS = {
     Call.Outcome.ANSWERED: "completed",
     Call.Outcome.ABANDONED: "abandoned_in_queue",
+    Call.Outcome.ALREADY_WAITING: "callback_request",  # left: their callback was already waiting (C7)
     Call.Outcome.CALLBACK_REQUESTED: "callback_request",
     Call.Outcome.CALLBACK_CAPTURED: "callback_request",
     Call.Outcome.ENDED_BEFORE_QUEUE: "abandoned_in_ivr",

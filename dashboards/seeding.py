@@ -29,7 +29,7 @@ HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 18, 16, 12, 15, 17, 16, 13, 9, 6
 # How calls end (weights): the rest of the product's outcomes, and outbound calls.
 OUTCOMES = [
     ("answered", 52), ("abandoned", 11), ("callback_requested", 13), ("callback_captured", 4),
-    ("ended_before_queue", 6), ("failed", 1), ("in_progress", 1), ("outbound", 12),
+    ("ended_before_queue", 6), ("failed", 1), ("in_progress", 1), ("outbound", 12), ("already_waiting", 1),
 ]
 CALLBACK_ENDINGS = [
     ("answered", 66), ("no_answer", 12), ("busy", 5), ("failed", 3), ("declined", 6), ("expired", 8),
@@ -199,10 +199,11 @@ class HistoryMaker:
             call.ended_at = started + timedelta(seconds=call.duration_seconds)
             self._offers(batch, entry, agent, entry.left_at, "live")
             return
-        if outcome == "abandoned":
+        if outcome in ("abandoned", "already_waiting"):  # left the queue unserved (C7: a callback was waiting)
             wait = int(r.expovariate(1 / 120)) + 5
-            entry.state, entry.left_at = QueueEntry.State.ABANDONED, entered + timedelta(seconds=wait)
-            call.outcome, call.duration_seconds = Call.Outcome.ABANDONED, greeting + wait
+            entry.left_at = entered + timedelta(seconds=wait)
+            entry.state = QueueEntry.State.ABANDONED if outcome == "abandoned" else QueueEntry.State.CANCELLED
+            call.outcome, call.duration_seconds = outcome, greeting + wait
             call.ended_at = entry.left_at
             return
         self._callback(batch, call, entry, confirmed=outcome == "callback_requested")

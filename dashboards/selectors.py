@@ -22,7 +22,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     F,
     Max,
     OuterRef,
@@ -46,6 +45,7 @@ from talk.models import (
     Line,
     QueueEntry,
 )
+from talk.selectors.queue import waiting_q
 
 # A wait longer than this is not a wait but a stale row; bounding it lets the
 # max-waiting query use the queue's time index instead of reading all history.
@@ -75,20 +75,7 @@ def _seconds(value) -> int:
     return round(float(value)) if value is not None else 0
 
 
-# --- D1, D4: what is happening now ---------------------------------------------
-# A pending request's entry is a waiting callback entry, so both kinds filter on
-# state = waiting first (a handful of rows, by a partial index), and the request
-# is looked up only for those rows, not joined over the whole table.
-def _pending_request() -> Exists:
-    return Exists(
-        CallbackRequest.objects.filter(queue_entry_id=OuterRef("pk"), state=CallbackRequest.State.PENDING)
-    )
-
-
-def _waiting_now() -> Q:
-    return Q(state=QueueEntry.State.WAITING) & (Q(kind=QueueEntry.Kind.LIVE) | Q(_pending_request()))
-
-
+# --- D1, D4: what is happening now ("waiting" as routing means it, C15) -------
 def current_queue_activity(*, account: Account, line_ids: list[int] | None = None, now: datetime | None = None) -> dict:
     """The reference's current queue activity: callers waiting now (calls and callbacks).
 
@@ -99,7 +86,7 @@ def current_queue_activity(*, account: Account, line_ids: list[int] | None = Non
     with status online (lines do not narrow it: agents serve every line).
     """
     now = now or timezone.now()
-    waiting = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(_waiting_now())
+    waiting = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(waiting_q())
     figures = waiting.aggregate(
         calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
         callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),

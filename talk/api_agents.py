@@ -20,7 +20,7 @@ from talk.console import selectors
 from talk.models import AgentPresence, Offer
 from talk.routing import offer_payload
 from talk.services.agents import agent_status_set
-from talk.services.routing import offer_accept, offer_decline
+from talk.services.offers import offer_accept, offer_decline
 
 OTHER_AGENT_MESSAGE = "Agents can read and set only their own availability."
 

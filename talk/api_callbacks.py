@@ -20,7 +20,7 @@ from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serialize
 from talk.models import CallbackRequest
 from talk.selectors.calls import access_callback_request, callback_request_list
 from talk.selectors.lines import access_line
-from talk.services.calls import callback_request_create
+from talk.services.callback_requests import callback_request_create
 
 # SPEC A3: the reference allows 30 callback requests per 10 minutes per account.
 API_CALLBACK_LIMIT = 30

@@ -1,11 +1,14 @@
 """The virtual queue (SPEC R2-R9, O2): who is offered what, and when.
 
 One routing pass for an account, in one transaction holding the account's
-routing lock (a row lock on the account, so two workers never route the same
-account at once; the partial unique constraints on Offer hold even if they did):
+routing lock (``FOR NO KEY UPDATE`` on the account row: two workers never route
+the same account at once, yet the key-share locks every insert referencing the
+account takes do not wait for it; the partial unique constraints on Offer hold
+even if they did):
 
-1. Offers past their deadline time out; callback requests past their expiry
-   expire; callback requests every agent has declined are cancelled (R8, R9).
+1. Callback requests past their expiry expire; callback requests every agent has
+   declined are cancelled (R8, R9); offers past their deadline time out. In this
+   order, so the pass takes rows in the lock order of talk.lifecycle.
 2. Each free agent (online, not busy, no open offer; longest since an offer
    first) is offered the oldest waiting entry of the account's lines that it may
    take, live calls and callbacks alike in original queue order (R2). An entry
@@ -18,13 +21,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from supportcenter.db import run_atomic
 from supportcenter.models import Account, Membership
 from supportcenter.realtime import account_group, push_on_commit, user_group
+from talk.lifecycle import OFFER
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
+from talk.selectors.queue import routable_q
+from talk.services.callback_requests import callback_request_close
 
 FREE_STATUSES = (AgentPresence.Status.ONLINE,)
 # R7: these agents count as having declined a callback; away and busy agents wait for it.
@@ -49,35 +55,34 @@ def offer_payload(offer: Offer) -> dict:
 
 def _lock(account: Account) -> bool:
     """Take the account's routing lock for this transaction; False if another worker has it."""
-    return Account.objects.select_for_update(skip_locked=True).filter(pk=account.pk).exists()
+    return Account.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=account.pk).exists()
 
 
 def route_account(account: Account, *, now: datetime | None = None) -> list[Offer]:
     """One routing pass; returns the offers it made. Idempotent: run it as often as you like."""
-    with transaction.atomic():
-        if not _lock(account):
-            return []
-        now = now or timezone.now()
-        _time_out_offers(account, now)
-        _expire_requests(account, now)
-        _cancel_declined_by_all(account, now)
-        return _offer(account, now)
+    return run_atomic(_pass, account, now)
+
+
+def _pass(account: Account, now: datetime | None) -> list[Offer]:
+    if not _lock(account):
+        return []
+    now = now or timezone.now()
+    _expire_requests(account, now)
+    _cancel_declined_by_all(account, now)
+    _time_out_offers(account, now)
+    return _offer(account, now)
 
 
 def _time_out_offers(account: Account, now: datetime) -> None:
     due = list(Offer.objects.filter(account=account, state=Offer.State.OFFERED, expires_at__lte=now))
     if not due:
         return
-    Offer.objects.filter(pk__in=[o.pk for o in due], state=Offer.State.OFFERED).update(
-        state=Offer.State.TIMED_OUT, responded_at=now
-    )
+    OFFER.move(Offer.objects.filter(pk__in=[o.pk for o in due]), Offer.State.TIMED_OUT, responded_at=now)
     for offer in due:
         push_on_commit(user_group(account.pk, offer.agent_id), "offer.withdrawn", {"id": offer.pk, "reason": "timed_out"})
 
 
 def _expire_requests(account: Account, now: datetime) -> None:
-    from talk.services.routing import callback_request_close
-
     for request in CallbackRequest.objects.filter(
         account=account, state=CallbackRequest.State.PENDING, expires_at__lte=now
     ).select_related("queue_entry", "line"):
@@ -91,8 +96,6 @@ def _members(account: Account) -> list[int]:
 def _cancel_declined_by_all(account: Account, now: datetime) -> None:
     """R7, R8: a callback that every member declined, or cannot take (offline,
     transfers only), is cancelled. Away and busy members keep it waiting."""
-    from talk.services.routing import callback_request_close
-
     members = set(_members(account))
     present = dict(
         AgentPresence.objects.filter(account=account, user_id__in=members).values_list("user_id", "status")
@@ -135,11 +138,7 @@ def _free_agents(account: Account) -> list[AgentPresence]:
 def _waiting_entries(account: Account):
     open_entries = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("entry_id")
     return (
-        QueueEntry.objects.filter(account=account, state=QueueEntry.State.WAITING, line__enabled=True)
-        .filter(
-            Q(kind=QueueEntry.Kind.LIVE, call__ended_at__isnull=True, call__isnull=False)
-            | Q(kind=QueueEntry.Kind.CALLBACK, callback_request__state=CallbackRequest.State.PENDING)
-        )
+        QueueEntry.objects.filter(routable_q(), account=account, line__enabled=True)
         .exclude(pk__in=open_entries)
         .select_related("line", "call", "callback_request")
         .order_by("entered_at", "pk")

@@ -1,22 +1,26 @@
-"""django-q2 tasks of Talk: they take ids and call services (DESIGN).
+"""django-q2 tasks of Talk: they take ids and call services (DESIGN). Enqueue them
+through talk.enqueue, never directly.
 
 The router is woken after each commit that may change who should be offered
 what; ``sweep`` runs the same pass every couple of seconds for every account
 with work, so a lost wake-up, an offer's deadline or a request's expiry is
-late by seconds, never minutes (R9). django-q2 schedules by the minute at best,
-so the scheduled ``sweep`` loops for most of a minute (one worker's job).
+late by seconds, never minutes (R9), and frees agents a lost provider event left
+busy (R1). django-q2 schedules by the minute at best, so the scheduled ``sweep``
+loops for most of a minute (one worker's job).
 """
 from __future__ import annotations
 
 import logging
 import time
 
-from django.conf import settings
 from django.db import close_old_connections
-from django_q.tasks import async_task
+from django_scopes import scope
 
 from supportcenter.models import Account
+from supportcenter.realtime import account_group, push_now
 from talk import routing
+from talk.services.callback_calls import callback_attempt_place, due_attempts_start, live_call_connect
+from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -24,40 +28,11 @@ SWEEP_PERIOD_SECONDS = 2.0
 SWEEP_RUN_SECONDS = 50.0  # below the cluster's timeout (60 s); the next run starts within the minute
 
 
-def _enqueue(func: str, *args) -> None:
-    # Tests (and anyone who sets SC_TASKS_SYNC) run tasks inline, right after commit.
-    async_task(func, *args, sync=settings.TASKS_SYNC, group="talk")
-
-
-def enqueue_route(account_id: int) -> None:
-    if settings.ROUTE_INLINE:
-        # The in-memory channel layer lives in one process: route here, so the offer's
-        # push reaches this process's sockets (the worker's sweep still catches the rest).
-        try:
-            route(account_id)
-        except Exception:  # the sweep will route; the caller's request must not fail
-            logger.exception("inline routing of account %s failed", account_id)
-        return
-    _enqueue("talk.tasks.route", account_id)
-
-
-def enqueue_connect_live_call(offer_id: int) -> None:
-    _enqueue("talk.tasks.connect_live_call", offer_id)
-
-
-def enqueue_callback_attempt(attempt_id: int) -> None:
-    _enqueue("talk.tasks.place_callback_attempt", attempt_id)
-
-
 def route(account_id: int) -> int:
     """A woken pass: the queue changed, so the consoles and dashboards hear of it too."""
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         return 0
-    from django_scopes import scope
-
-    from supportcenter.realtime import account_group, push_now
-
     with scope(account=account):
         made = len(routing.route_account(account))
     push_now(account_group(account_id), "queue.changed", {})
@@ -67,13 +42,10 @@ def route(account_id: int) -> int:
 def sweep_once() -> int:
     offers = 0
     for account in routing.accounts_with_work():
-        from django_scopes import scope
-
         with scope(account=account):
             offers += len(routing.route_account(account))
-    from talk.services.callback_calls import due_attempts_start
-
     due_attempts_start()
+    agents_reconcile()
     return offers
 
 
@@ -92,12 +64,8 @@ def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
 
 
 def connect_live_call(offer_id: int) -> None:
-    from talk.services.callback_calls import live_call_connect
-
     live_call_connect(offer_id=offer_id)
 
 
 def place_callback_attempt(attempt_id: int) -> None:
-    from talk.services.callback_calls import callback_attempt_place
-
     callback_attempt_place(attempt_id=attempt_id)

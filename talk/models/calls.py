@@ -32,6 +32,7 @@ class Call(TenantModel):
         CALLBACK_REQUESTED = "callback_requested", "Left with a callback request"
         CALLBACK_CAPTURED = "callback_captured", "Hung up after the callback key (captured)"
         ABANDONED = "abandoned", "Abandoned in queue"
+        ALREADY_WAITING = "already_waiting", "Left: a callback was already waiting (C7)"
         ENDED_BEFORE_QUEUE = "ended_before_queue", "Ended before joining the queue"
         FAILED = "failed", "Failed"
 
@@ -201,6 +202,9 @@ class CallbackAttempt(TenantModel):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The agent's own leg ended (its status callback, or it was never placed): the
+    # agent is free of this attempt from then on (R1).
+    agent_leg_ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["request", "number"]

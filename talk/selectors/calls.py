@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from supportcenter.models import Account
 from talk.models import CallbackRequest, QueueEntry
+from talk.selectors.queue import waiting_q
 
 
 def callback_request_list(*, account: Account, state: str | None = None, newest_first: bool = False) -> QuerySet[CallbackRequest]:
@@ -35,7 +36,7 @@ def queue_position(*, entry: QueueEntry) -> tuple[int, int | None]:
     The estimate is the place times the average time callers of the last hours
     waited before being served; None when nobody was served lately.
     """
-    waiting = QueueEntry.objects.filter(account_id=entry.account_id, line_id=entry.line_id, state=QueueEntry.State.WAITING)
+    waiting = QueueEntry.objects.filter(waiting_q(), account_id=entry.account_id, line_id=entry.line_id)
     position = waiting.filter(entered_at__lt=entry.entered_at).count() + 1
     average = (
         QueueEntry.objects.filter(

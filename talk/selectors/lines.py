@@ -1,9 +1,12 @@
 """Reads of lines (SPEC L1-L7, T5). Every one takes the account or the line."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from supportcenter.models import Account
@@ -84,6 +87,18 @@ def line_webhook_urls(*, line: Line, request: HttpRequest | None = None) -> dict
         "voice_url": base + VOICE_WEBHOOK_PATH.format(token=line.webhook_token),
         "status_callback_url": base + STATUS_WEBHOOK_PATH.format(token=line.webhook_token),
     }
+
+
+def line_hook(line: Line, name: str, **query: object) -> str:
+    """A root-relative webhook URL of ``line`` (``talk_webhooks:<name>``); TwiML points at
+    it and the provider resolves it against the request's own address."""
+    path = reverse(f"talk_webhooks:{name}", kwargs={"token": line.webhook_token})
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def line_hook_url(line: Line, name: str, **query: object) -> str:
+    """The same webhook URL, absolute: what a provider REST call names (no request to resolve against)."""
+    return _public_base(None) + line_hook(line, name, **query)
 
 
 def effective_callback_language(line: Line) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from supportcenter.models import Account, User
-from talk.models import AgentPresence, CallbackRequest, Line, Offer, QueueEntry
+from talk.models import AgentPresence, Line, Offer, QueueEntry
+from talk.selectors.queue import waiting_q
 
 
 def agent_presence(*, account: Account, user: User) -> AgentPresence | None:
@@ -21,22 +22,25 @@ def current_offer(*, account: Account, agent: User) -> Offer | None:
 
 
 def queue_counts(*, account: Account) -> list[dict]:
-    """Per line: live callers and callbacks waiting now (SPEC D1, R13)."""
-    # distinct: the two reverse joins multiply each other's rows.
-    rows = Line.objects.filter(account=account).annotate(
-        calls_waiting=Count(
-            "queue_entries",
-            filter=Q(queue_entries__state=QueueEntry.State.WAITING, queue_entries__kind=QueueEntry.Kind.LIVE,
-                     queue_entries__call__ended_at__isnull=True),
-            distinct=True,
-        ),
-        callbacks_waiting=Count(
-            "callback_requests", filter=Q(callback_requests__state=CallbackRequest.State.PENDING), distinct=True
-        ),
-    ).order_by("name")
+    """Per line: live callers and callbacks waiting now (SPEC D1, R13; "waiting" as routing means it, C15)."""
+    counts = {
+        row["line_id"]: row
+        for row in QueueEntry.objects.filter(waiting_q(), account=account)
+        .values("line_id")
+        .annotate(
+            calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
+            callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),
+        )
+        .order_by()
+    }
     return [
-        {"line": line.pk, "name": line.name, "calls_waiting": line.calls_waiting, "callbacks_waiting": line.callbacks_waiting}
-        for line in rows
+        {
+            "line": line.pk,
+            "name": line.name,
+            "calls_waiting": counts.get(line.pk, {}).get("calls", 0),
+            "callbacks_waiting": counts.get(line.pk, {}).get("callbacks", 0),
+        }
+        for line in Line.objects.filter(account=account).order_by("name")
     ]
 
 

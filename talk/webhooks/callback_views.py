@@ -7,9 +7,10 @@ from django.http import HttpRequest
 from talk import twiml
 from talk.models import AgentPresence, CallbackAttempt, Line
 from talk.selectors.lines import callback_caller_id
-from talk.services import callback_calls as services
+from talk.selectors.lines import line_hook as hook
+from talk.services import callback_requests as services
+from talk.services.callback_calls import CUSTOMER_RING_SECONDS
 from talk.webhooks.security import twilio_webhook
-from talk.webhooks.views import hook
 
 
 def _attempt(request: HttpRequest, line: Line) -> CallbackAttempt | None:
@@ -17,7 +18,13 @@ def _attempt(request: HttpRequest, line: Line) -> CallbackAttempt | None:
         attempt_id = int(request.GET.get("a", ""))
     except ValueError:
         return None
-    attempt = services.attempt_for(account=line.account, attempt_id=attempt_id)
+    # The attempt's row locked first: its webhooks run one after the other.
+    attempt = (
+        CallbackAttempt.objects.filter(account=line.account, pk=attempt_id)
+        .select_related("request__line", "agent")
+        .select_for_update(no_key=True, of=("self",))
+        .first()
+    )
     if attempt is None or attempt.request.line_id != line.pk:
         return None
     return attempt
@@ -34,7 +41,7 @@ def cb_agent(request: HttpRequest, line: Line) -> str:
         number=attempt.request.number,
         caller_id=callback_caller_id(line),
         action_url=hook(line, "cb_dial_done", a=attempt.pk),
-        ring_seconds=services.CUSTOMER_RING_SECONDS,
+        ring_seconds=CUSTOMER_RING_SECONDS,
     )
 
 
@@ -59,7 +66,7 @@ def cb_agent_status(request: HttpRequest, line: Line) -> str:
     attempt = _attempt(request, line)
     status = request.POST.get("CallStatus", "")
     if attempt is not None and status in ("completed", "busy", "failed", "no-answer", "canceled"):
-        services.callback_agent_leg_ended(account=line.account, attempt=attempt, status=status)
+        services.callback_agent_leg_ended(account=line.account, attempt_id=attempt.pk, status=status)
     return twiml.empty()
 
 

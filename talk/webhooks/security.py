@@ -15,13 +15,14 @@ from functools import wraps
 from typing import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 from twilio.request_validator import RequestValidator
 
+from supportcenter.db import run_atomic
 from talk import crypto, twiml
 from talk.models import Line, TelephonySettings, WebhookReceipt
 from talk.models.agents import CALLBACK_AVAILABLE_STATUSES, AgentPresence
@@ -143,11 +144,16 @@ def _run(view: WebhookView, request: HttpRequest, line: Line, *, idempotent: boo
             stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()
             if stored is not None:
                 return stored
-        with transaction.atomic():
+
+        def respond() -> str:
             body = view(request, line)
             if idempotent:
                 WebhookReceipt.objects.create(account=line.account, key=key, response=body)
-        return body
+            return body
+
+        # A deadlock lost on PostgreSQL runs the request again: never an apology
+        # for a request whose work simply has to wait its turn (O2).
+        return run_atomic(respond)
     except IntegrityError:
         # A retry raced the original: answer what the original answered, if it is in.
         stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()

@@ -8,17 +8,16 @@ wait-document verbs are used there, C11).
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import HttpRequest
-from django.urls import reverse
 
 from talk import twiml
 from talk.models import Call, Greeting, Line
 from talk.phone import parse_keypad_number, spoken_digits
 from talk.selectors.calls import queue_position
 from talk.selectors.lines import line_callback_supported, line_greeting
+from talk.selectors.lines import line_hook as hook
 from talk.services import calls as services
+from talk.services.callback_requests import callback_request_confirm
 from talk.webhooks.security import twilio_webhook
 
 MAX_TRIES = 3  # menu, number entry and confirmation are asked at most this often (C3)
@@ -26,20 +25,21 @@ CONTEXTS = ("call", "wait")
 Category = Greeting.Category
 
 
-def hook(line: Line, name: str, **query: object) -> str:
-    """A root-relative webhook URL of ``line``; Twilio resolves it against the request's."""
-    path = reverse(f"talk_webhooks:{name}", kwargs={"token": line.webhook_token})
-    return f"{path}?{urlencode(query)}" if query else path
-
-
 def queue_name(line: Line) -> str:
     return f"line-{line.pk}"
 
 
 def _call(request: HttpRequest, line: Line) -> Call | None:
+    """The call of this request, its row locked for the webhook's transaction.
+
+    Every webhook of a call takes this lock first, so two of them arriving together
+    (the queue's exit and the status callback of a hang-up) run one after the other,
+    never each holding a row the other needs (talk.lifecycle's lock order).
+    """
     call = (
         Call.objects.filter(account=line.account, provider_call_sid=request.POST["CallSid"])
-        .select_related("queue_entry", "callback_request")
+        .select_related("queue_entry")
+        .select_for_update(no_key=True, of=("self",))
         .first()
     )
     if call is not None:
@@ -143,7 +143,7 @@ def wait(request: HttpRequest, line: Line) -> str:
         except ValueError:
             queue_seconds = 0
         entry = services.call_enqueued(call=call, queue_seconds=queue_seconds)
-        if line.announce_queue_position:
+        if entry is not None and line.announce_queue_position:
             position, wait_minutes = queue_position(entry=entry)
     return twiml.hold_loop(
         language=line.account.default_language,
@@ -177,6 +177,7 @@ def menu(request: HttpRequest, line: Line) -> str:
         services.callback_number_choose(call=call, number=call.caller_number, source=call.caller_number_source)
         return _confirm(line, call, context, 1)
     if digits in ("1", "2"):  # "1" with a withheld caller id goes to entry (C5)
+        services.callback_number_entry(call=call)
         return _number_entry(line, context, 1, invalid=False)
     if attempt >= MAX_TRIES:
         return _back_to_queue(line, call, context)
@@ -205,7 +206,9 @@ def confirm(request: HttpRequest, line: Line) -> str:
     if call is None or not call.pending_number:
         return _back_to_queue(line, call, context)
     if request.POST.get("Digits") == "1":
-        _request, already_waiting = services.callback_request_confirm(call=call)
+        callback, already_waiting = callback_request_confirm(call=call)
+        if callback is None:  # the call had ended: nobody to tell, nothing to keep (C6)
+            return twiml.empty()
         category = Category.ALREADY_WAITING if already_waiting else Category.REQUEST_CONFIRMED
         return twiml.goodbye(message=line_greeting(line=line, category=category))
     if attempt >= MAX_TRIES:

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from talk import routing
 from talk.console import views as console_views
 from talk.models import AgentPresence, Offer
-from talk.services.calls import callback_request_create
-from talk.services.routing import TICKET_SUBJECT
+from talk.services.callback_requests import callback_request_create
+from talk.services.callback_requests import TICKET_SUBJECT
 from talk.telephony import simulator_gateway
 from tests.browser.conftest import sign_in
 from tests.talk.calls_support import CALLER, ClientTransport, make_line

@@ -59,7 +59,7 @@ def test_the_service_creates_a_request_without_a_call(main_line, acme):  # SPEC 
     from django_scopes import scope
 
     from supportcenter.errors import ServiceError
-    from talk.services.calls import ALREADY_WAITING_MESSAGE, NUMBER_INVALID_MESSAGE, callback_request_create
+    from talk.services.callback_requests import ALREADY_WAITING_MESSAGE, NUMBER_INVALID_MESSAGE, callback_request_create
 
     with scope(account=acme):
         request = callback_request_create(line=main_line, number="+14155550133")

@@ -2,7 +2,7 @@
 
 Several threads, each with its own database connection, click Call on the same
 offer at the same instant (double clicks, two tabs, two processes). The
-conditional UPDATE in talk.services.routing must let exactly one through; the
+conditional UPDATE in talk.services.offers must let exactly one through; the
 others answer 409 OfferWithdrawn. Real row locking needs PostgreSQL: SQLite
 serialises every writer on one database lock, so the race cannot happen there.
 """
@@ -17,7 +17,8 @@ from django_scopes import scope
 
 from supportcenter.models import AuditEntry
 from talk.models import AgentPresence, Offer, QueueEntry
-from talk.services.routing import TICKET_SUBJECT, offer_accept
+from talk.services.callback_requests import TICKET_SUBJECT
+from talk.services.offers import offer_accept
 from supportcenter.errors import ServiceError
 from tests.conftest import api_client
 from tests.talk.calls_support import make_line

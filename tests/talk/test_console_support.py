@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from talk import routing
 from talk.models import AgentPresence, Call, Offer, QueueEntry
-from talk.services.calls import callback_request_create
+from talk.services.callback_requests import callback_request_create
 from talk.telephony import simulator_gateway
 from tests.talk.calls_support import ClientTransport, make_line, set_presence
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from talk.models import AgentPresence, CallbackRequest, Offer
-from talk.services.routing import OFFER_GONE_MESSAGE, TICKET_SUBJECT
+from talk.services.callback_requests import TICKET_SUBJECT
+from talk.services.offers import OFFER_GONE_MESSAGE
 from tests.conftest import host_of
 from tests.isolation import assert_isolated, missing_id
 from tests.talk.test_console_support import (

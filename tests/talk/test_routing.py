@@ -10,8 +10,8 @@ from django_scopes import scope
 from supportcenter.errors import ServiceError
 from talk import routing
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Call, Offer, QueueEntry
-from talk.services import routing as services
-from talk.services.calls import callback_request_create
+from talk.services import offers as services
+from talk.services.callback_requests import callback_request_create
 from talk.services.callback_calls import due_attempts_start
 from talk.telephony import simulator_gateway
 from tests.talk.calls_support import ClientTransport, Phone, set_presence

@@ -79,8 +79,8 @@ def test_accepting_a_callback_asks_twilio_to_ring_the_agent_first(acme, main_lin
 
     from talk import routing
     from talk.models import AgentPresence, CallbackAttempt
-    from talk.services import routing as routing_services
-    from talk.services.calls import callback_request_create
+    from talk.services import offers as routing_services
+    from talk.services.callback_requests import callback_request_create
     from talk.services.telephony import telephony_settings_update
     from talk.telephony import twilio_gateway
 
