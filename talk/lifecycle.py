@@ -87,8 +87,8 @@ OFFER = Lifecycle("offer", "state", {
 Attempt = CallbackAttempt.Status
 ATTEMPT_RESULTS = frozenset({Attempt.COMPLETED, Attempt.NO_ANSWER, Attempt.BUSY, Attempt.FAILED})
 ATTEMPT = Lifecycle("callback attempt", "status", {
-    # A retryable gateway error puts a claimed attempt back in the queue.
-    Attempt.QUEUED: frozenset({Attempt.CALLING_AGENT, Attempt.FAILED}),
+    Attempt.QUEUED: frozenset({Attempt.CALLING_AGENT}),
+    # Back to queued: a retryable gateway error, or a retry whose agent is on another call.
     Attempt.CALLING_AGENT: frozenset({Attempt.CALLING_CUSTOMER, Attempt.AGENT_UNREACHED, Attempt.QUEUED} | ATTEMPT_RESULTS),
     Attempt.CALLING_CUSTOMER: ATTEMPT_RESULTS,
     Attempt.COMPLETED: frozenset(),

@@ -55,10 +55,9 @@ def _claim(attempt: CallbackAttempt, now: datetime) -> bool:
             account=attempt.account, user_id=attempt.agent_id, attempt=attempt, now=now
         ):
             # A retry whose agent is on another call: it waits for them (R10).
-            CallbackAttempt.objects.filter(pk=attempt.pk).update(
-                status=CallbackAttempt.Status.QUEUED, started_at=None,
-                scheduled_for=now + timedelta(seconds=AGENT_BUSY_RETRY_SECONDS),
-            )
+            ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt.pk), CallbackAttempt.Status.QUEUED,
+                         only_from=(CallbackAttempt.Status.CALLING_AGENT,), started_at=None,
+                         scheduled_for=now + timedelta(seconds=AGENT_BUSY_RETRY_SECONDS))
             return False
         return True
 
