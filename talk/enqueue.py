@@ -29,10 +29,13 @@ def wake_router(account_id: int) -> None:
     it, and the next request registers anew.)
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        getattr(callback, "wakes_account", None) == account_id for _sids, callback, _robust in connection.run_on_commit
-    ):
-        return
+    if connection.in_atomic_block:
+        open_savepoints = set(connection.savepoint_ids)
+        if any(
+            getattr(callback, "wakes_account", None) == account_id and sids <= open_savepoints
+            for sids, callback, _robust in connection.run_on_commit
+        ):
+            return  # one registered in this block (or one around it) runs on the same commit
 
     def wake() -> None:
         route_now(account_id)

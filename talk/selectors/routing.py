@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 
 from supportcenter.models import Account, User
 from talk.models import AgentPresence, Line, Offer, QueueEntry
+from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
 from talk.selectors.queue import waiting_q
 
 
@@ -46,6 +47,4 @@ def queue_counts(*, account: Account) -> list[dict]:
 
 def available_agent_count(*, account: Account) -> int:
     """Agents online or away: while there is one, callback is offered (SPEC C2)."""
-    from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
-
     return AgentPresence.objects.filter(account=account, status__in=CALLBACK_AVAILABLE_STATUSES).count()

@@ -14,17 +14,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from supportcenter.audit import audit_record
+from supportcenter.db import atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, Membership, User
 from supportcenter.realtime import account_group, push_on_commit
 from talk.enqueue import wake_router
 from talk.models import AgentPresence, Call, CallbackAttempt
+from talk.phone import is_sip_uri, parse_caller_id
 
 STATUS_INVALID_MESSAGE = "Choose online, away, transfers only or offline."
 NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 
 
-@transaction.atomic
+@atomic_with_retry
 def agent_status_set(*, account: Account, user: User, status: str, actor: User) -> AgentPresence:
     if status not in AgentPresence.Status.values:
         raise ServiceError(STATUS_INVALID_MESSAGE, field="status")
@@ -40,6 +42,7 @@ def agent_status_set(*, account: Account, user: User, status: str, actor: User) 
         event = {"user": user.pk, "status": status}
         # Every console of the account (the agent's own included) is in the account group.
         push_on_commit(account_group(account.pk), "agent.status", event)
+        wake_router(account.pk)  # who may be offered what has changed (R7)
     return presence
 
 
@@ -51,8 +54,6 @@ DEVICE_INVALID_MESSAGE = (
 @transaction.atomic
 def agent_device_set(*, account: Account, user: User, device: str, actor: User) -> AgentPresence:
     """Where a callback rings the agent first (R5): an E.164 number or a SIP URI; blank clears it."""
-    from talk.phone import is_sip_uri, parse_caller_id
-
     value = (device or "").strip()
     if value:
         if is_sip_uri(value):
