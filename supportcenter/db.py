@@ -54,3 +54,16 @@ def atomic_with_retry(function: Callable[..., T]) -> Callable[..., T]:
         return run_atomic(function, *args, **kwargs)
 
     return wrapper
+
+
+def advisory_xact_lock(name: str, key: int) -> None:
+    """Take a PostgreSQL advisory lock on (``name``, ``key``) until this transaction ends.
+
+    For turns that no row should carry: unlike a row lock it conflicts with nothing
+    else (no foreign-key check of another transaction waits for it). SQLite runs
+    one writer at a time anyway, so there it is a no-op.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", [name, str(key)])

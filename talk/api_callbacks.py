@@ -1,12 +1,7 @@
 """Callback requests over the API (SPEC A1, C6): what callers asked for, and its state."""
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-
-from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -14,19 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
-from supportcenter.errors import ServiceError
-from supportcenter.models import Account
 from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serializer, paginate
 from talk.models import CallbackRequest
 from talk.selectors.calls import access_callback_request, callback_request_list
-from talk.selectors.lines import access_line
-from talk.services.callback_requests import callback_request_create
-
-# SPEC A3: the reference allows 30 callback requests per 10 minutes per account.
-API_CALLBACK_LIMIT = 30
-API_CALLBACK_WINDOW = timedelta(minutes=10)
-RATE_LIMITED_MESSAGE = "Too many callback requests: at most 30 per 10 minutes per account."
-UNKNOWN_LINE_MESSAGE = "There is no such phone number (line) in this account."
+from talk.services.callback_requests import CallbackRateLimited, callback_request_create_by_api
 
 
 class CallbackRequestOutput(serializers.Serializer):
@@ -84,25 +70,6 @@ class CallbackRequestCreateEnvelope(serializers.Serializer):
     callback_request = CallbackRequestInput()
 
 
-def _api_rate_limit(account: Account) -> None:
-    """Refuse the 31st API callback request of an account within 10 minutes (SPEC A3).
-
-    The count is of the API-made requests in the database (the only requests
-    without a call), so every web process agrees on it. Locking the account row
-    first makes concurrent requests of one account take turns on PostgreSQL, so
-    two processes cannot both see 29 and both create. Refused (422) attempts do
-    not count: nothing was created.
-    """
-    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).first()
-    since = timezone.now() - API_CALLBACK_WINDOW
-    recent = CallbackRequest.objects.filter(account=account, call__isnull=True, requested_at__gte=since)
-    if recent.count() < API_CALLBACK_LIMIT:
-        return
-    oldest = recent.order_by("requested_at").values_list("requested_at", flat=True).first()
-    wait = (oldest + API_CALLBACK_WINDOW - timezone.now()).total_seconds()
-    raise exceptions.Throttled(wait=max(1, math.ceil(wait)), detail=RATE_LIMITED_MESSAGE)
-
-
 class CallbackRequestListView(APIView):
     """GET: admins list the requests. POST: admins and agents ask for a callback."""
 
@@ -135,13 +102,13 @@ class CallbackRequestListView(APIView):
         body = CallbackRequestCreateEnvelope(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data["callback_request"]
-        account = request._request.account
-        with transaction.atomic():
-            _api_rate_limit(account)
-            line = access_line(account=account, line_id=data["phone_number_id"])
-            if line is None:  # another account's line answers exactly like a missing one (T3)
-                raise ServiceError(UNKNOWN_LINE_MESSAGE, field="phone_number_id")
-            item = callback_request_create(line=line, number=data["requester_phone_number"], actor=request.user)
+        try:
+            item = callback_request_create_by_api(
+                account=request._request.account, line_id=data["phone_number_id"],
+                number=data["requester_phone_number"], actor=request.user,
+            )
+        except CallbackRateLimited as refusal:
+            raise exceptions.Throttled(wait=refusal.retry_after, detail=refusal.message) from None
         return Response({"callback_request": callback_request_payload(request, item)}, status=status.HTTP_201_CREATED)
 
 

@@ -11,13 +11,14 @@ wins, a late or replayed one changes nothing.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportcenter.audit import audit_record
-from supportcenter.db import atomic_with_retry
+from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit
@@ -25,7 +26,7 @@ from talk.enqueue import place_callback_attempt_on_commit, wake_router
 from talk.lifecycle import ATTEMPT, REQUEST
 from talk.models import Call, CallbackAttempt, CallbackRequest, Line, QueueEntry
 from talk.phone import parse_caller_id
-from talk.selectors.lines import effective_callback_language, line_callback_supported
+from talk.selectors.lines import access_line, effective_callback_language, line_callback_supported
 from talk.selectors.queue import waiting_q
 from talk.services.agents import agent_busy_end
 from talk.services.queue import offers_withdraw, queue_entry_close, queue_entry_reopen
@@ -33,6 +34,11 @@ from tickets import services as tickets
 from tickets.models import Ticket, Via
 
 ALREADY_WAITING_MESSAGE = "A callback to this number is already waiting on this line."
+UNKNOWN_LINE_MESSAGE = "There is no such phone number (line) in this account."
+RATE_LIMITED_MESSAGE = "Too many callback requests: at most 30 per 10 minutes per account."
+# SPEC A3: the reference allows 30 callback requests per 10 minutes per account.
+API_CALLBACK_LIMIT = 30
+API_CALLBACK_WINDOW = timedelta(minutes=10)
 CALLBACK_UNAVAILABLE_MESSAGE = "Callback is not available on this line: {reason}"
 NUMBER_INVALID_MESSAGE = "Enter a valid phone number in E.164 form, e.g. +14155550100."
 TICKET_SUBJECT = "Callback request"  # the seed's subject (R8)
@@ -114,6 +120,34 @@ def callback_request_create(*, line: Line, number: str, actor: User | None = Non
     if request is None:  # C7; the transaction rolls the entry back
         raise ServiceError(ALREADY_WAITING_MESSAGE, field="requester_phone_number")
     return request
+
+
+class CallbackRateLimited(ServiceError):
+    def __init__(self, retry_after: int):
+        super().__init__(RATE_LIMITED_MESSAGE, code="rate_limited")
+        self.retry_after = retry_after
+
+
+@atomic_with_retry
+def callback_request_create_by_api(*, account: Account, line_id: int, number: str, actor: User) -> CallbackRequest:
+    """An API client asks for a callback (SPEC A1, A3): at most 30 per 10 minutes per account.
+
+    The count is of the API-made requests in the database (the only ones without a
+    call), so every web process agrees on it; an advisory lock per account makes
+    concurrent requests take turns, so two cannot both see 29 and both create. It
+    blocks nothing else: a caller's capture of the same number races on the
+    one-pending-per-number constraint alone (C7). Refusals create nothing and do not count.
+    """
+    advisory_xact_lock("talk.callback_api", account.pk)
+    recent = CallbackRequest.objects.filter(account=account, call__isnull=True,
+                                            requested_at__gte=timezone.now() - API_CALLBACK_WINDOW)
+    if recent.count() >= API_CALLBACK_LIMIT:
+        oldest = recent.order_by("requested_at").values_list("requested_at", flat=True).first()
+        raise CallbackRateLimited(max(1, math.ceil((oldest + API_CALLBACK_WINDOW - timezone.now()).total_seconds())))
+    line = access_line(account=account, line_id=line_id)
+    if line is None:  # another account's line answers exactly like a missing one (T3)
+        raise ServiceError(UNKNOWN_LINE_MESSAGE, field="phone_number_id")
+    return callback_request_create(line=line, number=number, actor=actor)
 
 
 @atomic
