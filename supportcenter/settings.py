@@ -174,6 +174,14 @@ TASKS_SYNC = env_bool("SC_TASKS_SYNC", default=False)
 # Route in the process that woke the router. On by default with the in-memory channel
 # layer, whose pushes cannot cross processes; with Redis the workers route.
 ROUTE_INLINE = env_bool("SC_ROUTE_INLINE", default=not REDIS_URL)
+# Production routing: writes NOTIFY the router processes (``manage.py router``) inside
+# their transaction, and the routers sleep until told or until the next deadline (O4).
+# On by default with PostgreSQL and Redis; off, the task workers route (a task per wake-up).
+ROUTE_NOTIFY = env_bool(
+    "SC_ROUTE_NOTIFY", default=bool(REDIS_URL) and DATABASES["default"]["ENGINE"].endswith("postgresql")
+)
+if ROUTE_NOTIFY and not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    raise ImproperlyConfigured("SC_ROUTE_NOTIFY needs PostgreSQL (LISTEN/NOTIFY).")
 
 # --- Auth, sessions, security -------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

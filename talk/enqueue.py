@@ -21,14 +21,23 @@ def _enqueue(func: str, *args) -> None:
     async_task(func, *args, sync=settings.TASKS_SYNC, group="talk")
 
 
-def wake_router(account_id: int) -> None:
-    """Route the account again after this transaction commits (the sweep catches a lost wake-up).
+ROUTER_CHANNEL = "talk_route"  # talk.router LISTENs on it
 
-    Once per transaction and account, however many changes asked for it: one pass
-    sees them all. (A wake-up registered in a savepoint that rolls back goes with
-    it, and the next request registers anew.)
+
+def wake_router(account_id: int) -> None:
+    """Route the account again after this transaction commits.
+
+    With routers (``settings.ROUTE_NOTIFY``): a NOTIFY inside the transaction, which
+    PostgreSQL delivers on commit, once however often it was sent. Else once per
+    transaction and account, however many changes asked for it: one pass sees them
+    all. (A wake-up registered in a savepoint that rolls back goes with it, and the
+    next request registers anew.)
     """
     connection = transaction.get_connection()
+    if settings.ROUTE_NOTIFY:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [ROUTER_CHANNEL, str(account_id)])
+        return
     if connection.in_atomic_block:
         open_savepoints = set(connection.savepoint_ids)
         if any(

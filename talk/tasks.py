@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.db import close_old_connections
 from django_scopes import scope
 
@@ -50,7 +51,13 @@ def sweep_once() -> int:
 
 
 def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
-    """The periodic safety net: a routing pass for every account with work, repeatedly."""
+    """The periodic safety net: a routing pass for every account with work, repeatedly.
+
+    Not with routers (``settings.ROUTE_NOTIFY``): they route on events and deadlines,
+    place due attempts and reconcile agents themselves (talk.router).
+    """
+    if settings.ROUTE_NOTIFY:
+        return
     deadline = time.monotonic() + run_seconds
     while True:
         close_old_connections()

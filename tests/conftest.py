@@ -75,6 +75,13 @@ def _drop_stray_connections(django_db_setup, django_db_blocker):
         )
 
 
+@pytest.fixture(autouse=True)
+def _route_without_routers(settings) -> None:
+    """Tests route inline or by (synchronous) task, as each chooses; without routers
+    running, a NOTIFY would wake nobody. tests/talk/test_router.py turns it on."""
+    settings.ROUTE_NOTIFY = False
+
+
 def redis_available() -> bool:
     return bool(settings.REDIS_URL) and _reachable(settings.REDIS_URL, 6379)
 

@@ -8,6 +8,7 @@ record what happened, through talk.services.callback_requests).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -31,17 +32,22 @@ CUSTOMER_RING_SECONDS = 30
 AGENT_BUSY_RETRY_SECONDS = 30  # a retry whose agent is on another call waits for them
 
 
-def due_attempts_start(now: datetime | None = None) -> int:
-    """The sweep's part: attempts whose time has come (retries, lost tasks)."""
+def due_attempts_start(now: datetime | None = None, *, exclude: Collection[int] = ()) -> list[int]:
+    """Send attempts whose time has come (retries, lost tasks) to the task queue; their ids.
+
+    ``exclude``: attempts already sent and not yet claimed (the router's memory). Sending
+    one twice is harmless (the task claims it once), only wasteful.
+    """
     now = now or timezone.now()
     with scopes_disabled():  # a cross-account sweep, by design
         due = list(
             CallbackAttempt.objects.filter(status=CallbackAttempt.Status.QUEUED, scheduled_for__lte=now)
+            .exclude(pk__in=list(exclude))
             .values_list("pk", flat=True)[:100]
         )
     for attempt_id in due:
         place_callback_attempt(attempt_id)
-    return len(due)
+    return due
 
 
 def _claim(attempt: CallbackAttempt, now: datetime) -> bool:

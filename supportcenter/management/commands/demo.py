@@ -22,11 +22,13 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
-        worker = None
+        worker = router = None
         if not no_worker:
             # The worker places simulated calls back into this server: tell it where it is.
             env = {**os.environ, "SC_PUBLIC_BASE_URL": os.environ.get("SC_PUBLIC_BASE_URL") or f"http://localhost:{port}"}
             worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env)
+            if settings.ROUTE_NOTIFY:  # on PostgreSQL + Redis: a router process (talk.router)
+                router = subprocess.Popen([sys.executable, "manage.py", "router"], cwd=settings.BASE_DIR, env=env)
         db = settings.DATABASES["default"]
         self.stdout.write(
             f"Database: {db['ENGINE'].rsplit('.', 1)[-1]}; channel layer: "
@@ -41,9 +43,10 @@ class Command(BaseCommand):
         try:
             CommandLineInterface().run(["-b", host, "-p", str(port), "supportcenter.asgi:application"])
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            for process in (router, worker):
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
