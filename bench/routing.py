@@ -141,8 +141,9 @@ def wake_slice(mode: str, account, line, user, rounds: int, counter: list[int]) 
 def lateness_slice(mode: str, account, line, user, offers: int, counter: list[int]) -> list[float]:
     """Offers with a 1 s time-out, one after the other: seconds past ``expires_at`` each was timed out."""
     settings.ROUTE_NOTIFY = mode == "router"
-    Line.objects.filter(pk=line.pk).update(callback_offer_seconds=1)
-    line.refresh_from_db()
+    with scope(account=account):
+        Line.objects.filter(pk=line.pk).update(callback_offer_seconds=1)
+        line.refresh_from_db()
     process = start("router" if mode == "router" else "qcluster", mode == "router")
     late = []
     try:
@@ -162,7 +163,8 @@ def lateness_slice(mode: str, account, line, user, offers: int, counter: list[in
                 Offer.objects.filter(entry_id=request.queue_entry_id, state="offered").update(state="withdrawn")
     finally:
         stop(process)
-        Line.objects.filter(pk=line.pk).update(callback_offer_seconds=40)
+        with scope(account=account):
+            Line.objects.filter(pk=line.pk).update(callback_offer_seconds=40)
         empty(account)
     return late
 
