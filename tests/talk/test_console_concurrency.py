@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django_scopes import scope
 
@@ -24,14 +23,12 @@ from tests.conftest import api_client
 from tests.talk.calls_support import make_line
 from tests.talk.test_console_support import inline_tasks, live_offer, offered_callback, set_presence  # noqa: F401
 from tickets.models import Comment, Ticket
+from tests.postgres import needs_postgresql
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("inline_tasks"),
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL): SQLite serialises all writers, so no real race can happen",
-    ),
+    needs_postgresql(),
 ]
 
 THREADS = 6

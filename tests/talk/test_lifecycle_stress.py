@@ -24,7 +24,6 @@ from datetime import timedelta
 from typing import Callable
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F
 from django.test import Client
@@ -48,14 +47,12 @@ from tests.conftest import api_client
 from tests.talk.calls_support import LINE_NUMBER, Phone, make_line, set_presence
 from tests.talk.calls_support import ClientTransport as _ClientTransport
 from tests.talk.test_console_support import inline_tasks  # noqa: F401
+from tests.postgres import needs_postgresql
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("quick_deadlock_detection"),
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL): SQLite serialises all writers, so no real race can happen",
-    ),
+    needs_postgresql(),
 ]
 
 ROUNDS = int(os.environ.get("SC_STRESS_ROUNDS", "200"))

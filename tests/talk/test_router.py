@@ -11,7 +11,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope
@@ -22,13 +21,11 @@ from talk.router import Router
 from talk.services.callback_requests import callback_request_create
 from talk.services.offers import offer_decline
 from tests.talk.calls_support import make_line, set_presence
+from tests.postgres import needs_postgresql
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL): routers LISTEN for NOTIFY",
-    ),
+    needs_postgresql("routers LISTEN for NOTIFY"),
 ]
 
 ONLINE = AgentPresence.Status.ONLINE

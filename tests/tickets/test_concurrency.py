@@ -4,16 +4,17 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django_scopes import scope
 
 from tickets import services
 from tests.tickets.helpers import tickets_of
+from tests.postgres import needs_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers; the race needs PostgreSQL")
+@needs_postgresql()
 def test_concurrent_creations_take_distinct_consecutive_numbers(acme, globex):
     # Starting from no counter row at all: the first tickets also race to create it.
     threads, errors = 8, []
