@@ -132,10 +132,8 @@ def live_call_connect(*, offer_id: int) -> None:
 
 @transaction.atomic
 def live_call_connect_failed(*, account, call_id: int, entry_id: int) -> None:
-    # The call row first (the lock order of every call's events).
+    # The lock order of every call's events: the call, its entry, then the agent.
     call = Call.objects.select_for_update(no_key=True).filter(account=account, pk=call_id).first()
-    agent_busy_end(account=account, call_id=call_id)
-    if call is None or call.ended_at is not None:
-        return
-    if queue_entry_reopen(account=account, entry_id=entry_id):
+    if call is not None and call.ended_at is None and queue_entry_reopen(account=account, entry_id=entry_id):
         Call.objects.filter(pk=call_id).update(answered_by=None, answered_at=None, outcome=Call.Outcome.NONE)
+    agent_busy_end(account=account, call_id=call_id)
