@@ -30,11 +30,6 @@ class Lifecycle:
     field: str
     transitions: dict[str, frozenset[str]]  # from -> the states it may move to
 
-    @property
-    def terminal(self) -> frozenset[str]:
-        targets = set().union(*self.transitions.values())
-        return frozenset(state for state in targets | set(self.transitions) if not self.transitions.get(state))
-
     def sources(self, target: str) -> list[str]:
         sources = sorted(state for state, targets in self.transitions.items() if target in targets)
         if not sources:

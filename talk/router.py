@@ -25,11 +25,9 @@ from datetime import datetime
 from django.db import close_old_connections, connections
 from django.db.models import Min
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
-from supportcenter.models import Account
-from supportcenter.realtime import account_group, push_now
-from talk import routing
+from talk import routing, tasks
 from talk.enqueue import ROUTER_CHANNEL
 from talk.models import CallbackAttempt, CallbackRequest, Offer
 from talk.services.callback_calls import due_attempts_start
@@ -69,7 +67,6 @@ class Router:
     def __init__(self, *, alias: str = "default", housekeeping_seconds: float = HOUSEKEEPING_SECONDS) -> None:
         self.alias = alias
         self.housekeeping_seconds = housekeeping_seconds
-        self.passes = 0
         self.sent_attempts: dict[int, float] = {}  # attempt id -> when it was sent to the task queue
 
     def _listen(self):
@@ -81,14 +78,11 @@ class Router:
         return wrapper
 
     def route(self, account_ids: set[int]) -> None:
-        for account in Account.objects.filter(pk__in=account_ids):
+        for account_id in account_ids:
             try:
-                with scope(account=account):
-                    routing.route_account(account)
-                self.passes += 1
+                tasks.route(account_id)  # the same pass (and queue.changed push) a woken task runs
             except Exception:  # one account's failure must not stop the others
-                logger.exception("routing account %s failed", account.pk)
-            push_now(account_group(account.pk), "queue.changed", {})
+                logger.exception("routing account %s failed", account_id)
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()

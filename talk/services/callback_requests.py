@@ -94,8 +94,8 @@ def _create(*, line: Line, entry: QueueEntry, call: Call | None, number: str, so
         return None
     QueueEntry.objects.filter(pk=entry.pk).update(kind=QueueEntry.Kind.CALLBACK)
     entry.kind = QueueEntry.Kind.CALLBACK
-    # R2: a live-call offer still open for this caller is withdrawn; routing offers the callback.
-    offers_withdraw(account=line.account, entry_id=entry.pk, reason="became_callback", now=now)
+    if call is not None:  # R2: a live-call offer still open for this caller is withdrawn
+        offers_withdraw(account=line.account, entry_id=entry.pk, reason="became_callback", now=now)
     audit_record(account=line.account, actor=actor, action="callback_request.create", target=request,
                  confirmed=confirmed, source=source)
     wake_router(line.account_id)
