@@ -14,7 +14,8 @@ import random
 import time
 from typing import Callable, TypeVar
 
-from django.db import OperationalError, connection, transaction
+import psycopg
+from django.db import OperationalError, connection, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +68,15 @@ def advisory_xact_lock(name: str, key: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", [name, str(key)])
+
+
+def listen(channel: str, *, alias: str = "default"):
+    """A connection of its own, outside any pool, in autocommit, LISTENing on ``channel``.
+
+    A LISTEN lasts as long as its connection: a pooled one would carry it to whoever
+    takes that connection next. Close it when done.
+    """
+    params = connections[alias].get_connection_params()
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {channel}")
+    return listener

@@ -134,6 +134,16 @@ else:
             },
         }
     }
+# Connections that outlive a request (issue 11): under ASGI each request's view runs in a
+# thread of its own, so Django's CONN_MAX_AGE cannot keep one (a new connection, ~10 ms
+# and a cold backend, per request); psycopg's pool can. On by default in production.
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SC_DB_POOL", default=PRODUCTION):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("SC_DB_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("SC_DB_POOL_MAX", 12, minimum=1),
+        "timeout": 5,  # seconds to wait for a free connection before the request fails
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels (WebSocket pushes) ----------------------------------------------

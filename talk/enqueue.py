@@ -1,4 +1,4 @@
-"""Waking the router and enqueueing Talk's tasks: a leaf module (DESIGN flow 2, 4).
+"""Waking the router, adding the dialer's jobs, enqueueing tasks: a leaf module (DESIGN flow 2, 4).
 
 Services call these inside their transaction; the work is sent on commit, so a
 rolled-back change wakes nobody and a task never reads a row that is not there
@@ -7,11 +7,15 @@ yet. Nothing here imports a service or a view: tasks are named by their path.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
+
+from talk.models import ProviderJob
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +69,23 @@ def route_now(account_id: int) -> None:
     _enqueue("talk.tasks.route", account_id)
 
 
-def connect_live_call_on_commit(offer_id: int) -> None:
-    transaction.on_commit(lambda: _enqueue("talk.tasks.connect_live_call", offer_id))
+DIALER_CHANNEL = "talk_dial"  # talk.dialer LISTENs on it
 
 
-def place_callback_attempt_on_commit(attempt_id: int) -> None:
-    transaction.on_commit(lambda: place_callback_attempt(attempt_id))
+def provider_job_add(*, account_id: int, kind: str, object_id: int, run_at: datetime | None = None) -> None:
+    """A call to the provider, made by the dialer at ``run_at`` (now by default) once this
+    transaction commits (talk.dialer): the job is a row written with the change, so it
+    exists exactly when the change does. On PostgreSQL the dialers hear of it on commit.
 
-
-def place_callback_attempt(attempt_id: int) -> None:
-    _enqueue("talk.tasks.place_callback_attempt", attempt_id)
+    With ``TASKS_SYNC`` (tests, scripts) a due job runs in this process right after commit.
+    """
+    now = timezone.now()
+    job = ProviderJob.objects.create(account_id=account_id, kind=kind, object_id=object_id, run_at=run_at or now)
+    if settings.TASKS_SYNC:
+        if job.run_at <= now:
+            transaction.on_commit(lambda: import_string("talk.dialer.job_run_now")(job.pk))
+        return
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [DIALER_CHANNEL])

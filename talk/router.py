@@ -4,9 +4,9 @@ A write that may change who should be offered what sends ``NOTIFY talk_route, '<
 inside its own transaction (``talk.enqueue.wake_router``): PostgreSQL delivers it on commit,
 never for a rolled-back change, and once however often one transaction sent it. The router
 LISTENs, runs one routing pass for each account it was told of, and otherwise sleeps until
-the earliest deadline: an offer's time-out, a request's expiry, a callback attempt's time.
-Due attempts go to the task queue (the provider-call path); it also reconciles busy agents
-every few seconds (R1).
+the earliest deadline: an offer's time-out or a request's expiry. Provider calls are the
+dialer's (talk.dialer), never the router's. It also reconciles busy agents every few
+seconds (R1).
 
 Several routers may run: every one hears every notification. The routing lock lets one
 pass per account run at a time and the others skip it; the one routing it heard the same
@@ -19,34 +19,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
 from datetime import datetime
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection
 from django.db.models import Min
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
-from talk import routing, tasks
+from supportcenter.db import listen
+from supportcenter.models import Account
+from supportcenter.realtime import account_group, push_now
+from talk import routing
 from talk.enqueue import ROUTER_CHANNEL
-from talk.models import CallbackAttempt, CallbackRequest, Offer
-from talk.services.callback_calls import due_attempts_start
+from talk.models import CallbackRequest, Offer
 from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 5.0  # the busy reconciliation's period; also the longest sleep
-RESEND_SECONDS = 90.0  # an attempt sent to the task queue and still unclaimed after this is sent again
+PUSH_INTERVAL_SECONDS = 0.5  # at most two "queue.changed" a second to an account's consoles
+ERROR_PAUSE_SECONDS = 1.0  # after losing the database: back within seconds, no busy loop
 
 
-def next_deadline(*, sent_attempts: Collection[int] = ()) -> datetime | None:
-    """The earliest time a pass (or a due attempt) must run without being told, across accounts."""
+def next_deadline() -> datetime | None:
+    """The earliest time a pass must run without being told, across accounts."""
     with scopes_disabled():  # the router serves every account, by design
         times = [
             Offer.objects.filter(state=Offer.State.OFFERED).aggregate(at=Min("expires_at"))["at"],
             CallbackRequest.objects.filter(state=CallbackRequest.State.PENDING).aggregate(at=Min("expires_at"))["at"],
-            CallbackAttempt.objects.filter(status=CallbackAttempt.Status.QUEUED).exclude(pk__in=list(sent_attempts))
-            .aggregate(at=Min("scheduled_for"))["at"],
         ]
     times = [t for t in times if t is not None]
     return min(times) if times else None
@@ -63,29 +63,73 @@ def due_accounts(now: datetime) -> set[int]:
     return ids
 
 
+class QueuePushes:
+    """"queue.changed" to an account's consoles after its passes, coalesced: the first at
+    once, then at most one per ``interval``, and always one after the last pass (so the
+    consoles end on the queue as it is). A console reloads the queue on it: a frame per
+    pass would be hundreds a minute to every agent of a busy account (issue 11)."""
+
+    def __init__(self, interval: float = PUSH_INTERVAL_SECONDS) -> None:
+        self.interval = interval
+        self.last: dict[int, float] = {}
+        self.pending: set[int] = set()
+
+    def want(self, account_id: int) -> None:
+        self.pending.add(account_id)
+
+    def flush(self, now: float) -> None:
+        for account_id in [a for a in self.pending if now - self.last.get(a, -self.interval) >= self.interval]:
+            self.pending.discard(account_id)
+            self.last[account_id] = now
+            try:
+                push_now(account_group(account_id), "queue.changed", {})
+            except Exception:  # the channel layer is down: consoles reload when they reconnect
+                logger.exception("pushing queue.changed to account %s failed", account_id)
+        if len(self.last) > 10_000:  # forget quiet accounts
+            self.last = {a: t for a, t in self.last.items() if now - t < self.interval}
+
+    def next_at(self) -> float | None:
+        """When (``time.monotonic``) the next coalesced push is due, if one is pending."""
+        if not self.pending:
+            return None
+        return min(self.last.get(a, -self.interval) + self.interval for a in self.pending)
+
+
 class Router:
     def __init__(self, *, alias: str = "default", housekeeping_seconds: float = HOUSEKEEPING_SECONDS) -> None:
         self.alias = alias
         self.housekeeping_seconds = housekeeping_seconds
-        self.sent_attempts: dict[int, float] = {}  # attempt id -> when it was sent to the task queue
+        self.pushes = QueuePushes()
 
     def _listen(self):
-        """A connection of its own in autocommit, listening (LISTEN lasts as long as it does)."""
-        wrapper = connections.create_connection(self.alias)
-        wrapper.ensure_connection()
-        wrapper.connection.autocommit = True
-        wrapper.connection.execute(f"LISTEN {ROUTER_CHANNEL}")
-        return wrapper
+        return listen(ROUTER_CHANNEL, alias=self.alias)
 
     def route(self, account_ids: set[int]) -> None:
         for account_id in account_ids:
             try:
-                tasks.route(account_id)  # the same pass (and queue.changed push) a woken task runs
+                account = Account.objects.filter(pk=account_id).first()
+                if account is None:
+                    continue
+                with scope(account=account):
+                    routing.route_account(account, push=False)  # offers reach their agents at once
+                self.pushes.want(account_id)
             except Exception:  # one account's failure must not stop the others
                 logger.exception("routing account %s failed", account_id)
 
+
     def run(self, stop: threading.Event | None = None) -> None:
+        """Serve until ``stop``; after losing the database (a restart), start again: listen
+        anew and route every account with work first, so nothing notified meanwhile waits."""
         stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                self._serve(stop)
+            except Exception:
+                logger.exception("router: serving failed; starting again")
+                connection.close()
+                stop.wait(ERROR_PAUSE_SECONDS)
+
+    def _serve(self, stop: threading.Event) -> None:
         listener = self._listen()
         try:
             woken = {account.pk for account in routing.accounts_with_work()}  # catch up first
@@ -99,31 +143,31 @@ class Router:
                     self._housekeeping()
                     housekeeping_at = time.monotonic() + self.housekeeping_seconds
                 now = timezone.now()
-                deadline = next_deadline(sent_attempts=self.sent_attempts)
+                deadline = next_deadline()
                 wait = self.housekeeping_seconds
                 if deadline is not None and deadline <= now:
                     woken = due_accounts(now)
-                    for attempt_id in due_attempts_start(now, exclude=self.sent_attempts):
-                        self.sent_attempts[attempt_id] = time.monotonic()
                     # Routed after a 20 ms breath: a deadline still due after that (another
                     # router holds the account, a pass failed) is no busy loop.
                     wait = 0.02
                 elif deadline is not None:
                     wait = min(wait, (deadline - now).total_seconds() + 0.005)  # wake at the deadline itself
+                self.pushes.flush(time.monotonic())
+                push_at = self.pushes.next_at()
+                if push_at is not None:
+                    wait = min(wait, max(0.0, push_at - time.monotonic()))
                 woken |= self._wait(listener, wait)
         finally:
             listener.close()
 
     def _housekeeping(self) -> None:
         agents_reconcile()
-        stale = time.monotonic() - RESEND_SECONDS
-        self.sent_attempts = {pk: at for pk, at in self.sent_attempts.items() if at > stale}
 
     def _wait(self, listener, seconds: float) -> set[int]:
         """Sleep until a notification or ``seconds``; then take every notification waiting."""
         woken: set[int] = set()
-        for notify in listener.connection.notifies(timeout=seconds, stop_after=1):
+        for notify in listener.notifies(timeout=seconds, stop_after=1):
             woken.add(int(notify.payload))
-        for notify in listener.connection.notifies(timeout=0):
+        for notify in listener.notifies(timeout=0):
             woken.add(int(notify.payload))
         return woken

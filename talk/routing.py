@@ -58,19 +58,26 @@ def _lock(account: Account) -> bool:
     return Account.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=account.pk).exists()
 
 
-def route_account(account: Account, *, now: datetime | None = None) -> list[Offer]:
-    """One routing pass; returns the offers it made. Idempotent: run it as often as you like."""
-    return run_atomic(_pass, account, now)
+def route_account(account: Account, *, now: datetime | None = None, push: bool = True) -> list[Offer]:
+    """One routing pass; returns the offers it made. Idempotent: run it as often as you like.
+
+    ``push``: tell the account's consoles the queue changed when it made offers (once per
+    pass); the router says False and coalesces that push across passes itself.
+    """
+    return run_atomic(_pass, account, now, push)
 
 
-def _pass(account: Account, now: datetime | None) -> list[Offer]:
+def _pass(account: Account, now: datetime | None, push: bool) -> list[Offer]:
     if not _lock(account):
         return []
     now = now or timezone.now()
     _expire_requests(account, now)
     _cancel_declined_by_all(account, now)
     _time_out_offers(account, now)
-    return _offer(account, now)
+    made = _offer(account, now)
+    if made and push:
+        push_on_commit(account_group(account.pk), "queue.changed", {})
+    return made
 
 
 def _time_out_offers(account: Account, now: datetime) -> None:
@@ -183,8 +190,6 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
         push_on_commit(user_group(account.pk, agent.user_id), "offer.new", offer_payload(offer))
         del free[agent.user_id]
         made.append(offer)
-    if made:
-        push_on_commit(account_group(account.pk), "queue.changed", {})
     return made
 
 

@@ -20,7 +20,6 @@ from django_scopes import scope
 from supportcenter.models import Account
 from supportcenter.realtime import account_group, push_now
 from talk import routing
-from talk.services.callback_calls import callback_attempt_place, due_attempts_start, live_call_connect
 from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
@@ -30,13 +29,15 @@ SWEEP_RUN_SECONDS = 50.0  # below the cluster's timeout (60 s); the next run sta
 
 
 def route(account_id: int) -> int:
-    """A woken pass: the queue changed, so the consoles and dashboards hear of it too."""
+    """A woken pass: the queue changed, so the consoles and dashboards hear of it too (once:
+    a pass that made offers has said so itself)."""
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         return 0
     with scope(account=account):
         made = len(routing.route_account(account))
-    push_now(account_group(account_id), "queue.changed", {})
+    if not made:
+        push_now(account_group(account_id), "queue.changed", {})
     return made
 
 
@@ -45,7 +46,6 @@ def sweep_once() -> int:
     for account in routing.accounts_with_work():
         with scope(account=account):
             offers += len(routing.route_account(account))
-    due_attempts_start()
     agents_reconcile()
     return offers
 
@@ -54,7 +54,7 @@ def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
     """The periodic safety net: a routing pass for every account with work, repeatedly.
 
     Not with routers (``settings.ROUTE_NOTIFY``): they route on events and deadlines,
-    place due attempts and reconcile agents themselves (talk.router).
+    and reconcile agents themselves (talk.router).
     """
     if settings.ROUTE_NOTIFY:
         return
@@ -68,11 +68,3 @@ def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
         if time.monotonic() + SWEEP_PERIOD_SECONDS >= deadline:
             return
         time.sleep(SWEEP_PERIOD_SECONDS)
-
-
-def connect_live_call(offer_id: int) -> None:
-    live_call_connect(offer_id=offer_id)
-
-
-def place_callback_attempt(attempt_id: int) -> None:
-    callback_attempt_place(attempt_id=attempt_id)

@@ -2,6 +2,7 @@
 from talk.models.agents import AgentPresence
 from talk.models.calls import Call, CallbackAttempt, CallbackRequest, QueueEntry, WebhookReceipt
 from talk.models.greetings import Greeting
+from talk.models.jobs import ProviderJob
 from talk.models.lines import Line
 from talk.models.routing import Offer
 from talk.models.simulator import SimulatorCall
@@ -15,6 +16,7 @@ __all__ = [
     "Greeting",
     "Line",
     "Offer",
+    "ProviderJob",
     "QueueEntry",
     "SimulatorCall",
     "TelephonySettings",

@@ -1,5 +1,6 @@
 """The provider's side of the calls Talk places (SPEC R5, R10): a callback attempt and a
-live caller's connection to the agent who accepted. Tasks run these, never a request.
+live caller's connection to the agent who accepted. The dialer (talk.dialer) runs
+these from its jobs, never a request.
 
 An attempt rings the agent's device first, then, when the agent answers, the customer
 from the number the caller-id policy picks (the webhooks in talk/webhooks/callback_views
@@ -8,14 +9,12 @@ record what happened, through talk.services.callback_requests).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from talk.enqueue import place_callback_attempt
 from talk.lifecycle import ATTEMPT
 from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Offer
 from talk.selectors.lines import callback_caller_id, line_hook_url
@@ -32,26 +31,10 @@ CUSTOMER_RING_SECONDS = 30
 AGENT_BUSY_RETRY_SECONDS = 30  # a retry whose agent is on another call waits for them
 
 
-def due_attempts_start(now: datetime | None = None, *, exclude: Collection[int] = ()) -> list[int]:
-    """Send attempts whose time has come (retries, lost tasks) to the task queue; their ids.
-
-    ``exclude``: attempts already sent and not yet claimed (the router's memory). Sending
-    one twice is harmless (the task claims it once), only wasteful.
-    """
-    now = now or timezone.now()
-    with scopes_disabled():  # a cross-account sweep, by design
-        due = list(
-            CallbackAttempt.objects.filter(status=CallbackAttempt.Status.QUEUED, scheduled_for__lte=now)
-            .exclude(pk__in=list(exclude))
-            .values_list("pk", flat=True)[:100]
-        )
-    for attempt_id in due:
-        place_callback_attempt(attempt_id)
-    return due
-
-
-def _claim(attempt: CallbackAttempt, now: datetime) -> bool:
-    """QUEUED → CALLING_AGENT, with the agent busy with it; at-least-once tasks claim once."""
+def _claim(attempt: CallbackAttempt, now: datetime) -> bool | datetime:
+    """QUEUED → CALLING_AGENT, with the agent busy with it: True. At-least-once jobs claim
+    once: False when it is no longer queued. A retry whose agent is on another call waits
+    for them (R10): the time to try again."""
     with transaction.atomic():
         if not ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt.pk, scheduled_for__lte=now),
                             CallbackAttempt.Status.CALLING_AGENT, only_from=(CallbackAttempt.Status.QUEUED,),
@@ -60,25 +43,31 @@ def _claim(attempt: CallbackAttempt, now: datetime) -> bool:
         if attempt.agent_id is not None and not agent_busy_start(
             account=attempt.account, user_id=attempt.agent_id, attempt=attempt, now=now
         ):
-            # A retry whose agent is on another call: it waits for them (R10).
+            again = now + timedelta(seconds=AGENT_BUSY_RETRY_SECONDS)
             ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt.pk), CallbackAttempt.Status.QUEUED,
-                         only_from=(CallbackAttempt.Status.CALLING_AGENT,), started_at=None,
-                         scheduled_for=now + timedelta(seconds=AGENT_BUSY_RETRY_SECONDS))
-            return False
+                         only_from=(CallbackAttempt.Status.CALLING_AGENT,), started_at=None, scheduled_for=again)
+            return again
         return True
 
 
-def callback_attempt_place(*, attempt_id: int) -> None:
-    """Place one attempt (a task; at-least-once, so claiming it is conditional)."""
-    with scopes_disabled():  # the task has an id; the account comes from the row
+def callback_attempt_place(*, attempt_id: int, now: datetime | None = None) -> datetime | None:
+    """Place one attempt (the dialer's job; at-least-once, so claiming it is conditional).
+
+    Returns when to try again (the attempt's time has not come, its agent is on another
+    call, the provider could not be reached), or None: nothing more to do.
+    """
+    with scopes_disabled():  # the job has an id; the account comes from the row
         attempt = CallbackAttempt.objects.select_related("account", "request__line__account").filter(pk=attempt_id).first()
     if attempt is None:
-        return
+        return None
     account = attempt.account
     with scope(account=account):
-        now = timezone.now()
-        if not _claim(attempt, now):
-            return
+        now = now or timezone.now()
+        if attempt.status == CallbackAttempt.Status.QUEUED and attempt.scheduled_for > now:
+            return attempt.scheduled_for
+        claimed = _claim(attempt, now)
+        if claimed is not True:
+            return claimed or None
         request = attempt.request
         CallbackRequest.objects.filter(pk=request.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
         CallbackRequest.objects.filter(pk=request.pk).update(attempts=attempt.number)
@@ -97,14 +86,15 @@ def callback_attempt_place(*, attempt_id: int) -> None:
         except GatewayError as error:
             if error.retryable:
                 # Still the agent's: they stay busy with it until it is placed or fails.
+                again = timezone.now() + timedelta(seconds=GATEWAY_RETRY_SECONDS)
                 ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt.pk), CallbackAttempt.Status.QUEUED,
-                             only_from=(CallbackAttempt.Status.CALLING_AGENT,),
-                             scheduled_for=timezone.now() + timedelta(seconds=GATEWAY_RETRY_SECONDS))
+                             only_from=(CallbackAttempt.Status.CALLING_AGENT,), scheduled_for=again)
                 logger.warning("callback attempt %s: %s; trying again", attempt.pk, error)
-                return
+                return again
             callback_attempt_unplaceable(account=account, attempt=attempt, error=str(error))
-            return
+            return None
         CallbackAttempt.objects.filter(pk=attempt.pk, provider_call_sid="").update(provider_call_sid=sid)
+        return None
 
 
 def live_call_connect(*, offer_id: int) -> None:

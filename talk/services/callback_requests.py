@@ -22,9 +22,9 @@ from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit
-from talk.enqueue import place_callback_attempt_on_commit, wake_router
+from talk.enqueue import provider_job_add, wake_router
 from talk.lifecycle import ATTEMPT, REQUEST
-from talk.models import Call, CallbackAttempt, CallbackRequest, Line, QueueEntry
+from talk.models import Call, CallbackAttempt, CallbackRequest, Line, ProviderJob, QueueEntry
 from talk.phone import parse_caller_id
 from talk.selectors.lines import access_line, effective_callback_language, line_callback_supported
 from talk.selectors.queue import waiting_q
@@ -263,8 +263,7 @@ def callback_attempt_schedule(*, account: Account, request_id: int, agent: User 
     attempt = CallbackAttempt.objects.create(
         account=account, request_id=request_id, number=number, agent=agent, scheduled_for=when
     )
-    if when <= timezone.now():
-        place_callback_attempt_on_commit(attempt.pk)
+    provider_job_add(account_id=account.pk, kind=ProviderJob.Kind.PLACE_ATTEMPT, object_id=attempt.pk, run_at=when)
     return attempt
 
 

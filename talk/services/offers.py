@@ -14,9 +14,9 @@ from supportcenter.db import atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit, user_group
-from talk.enqueue import connect_live_call_on_commit, wake_router
+from talk.enqueue import provider_job_add, wake_router
 from talk.lifecycle import ENTRY, OFFER
-from talk.models import Call, Offer, QueueEntry
+from talk.models import Call, Offer, ProviderJob, QueueEntry
 from talk.selectors.queue import MENU_STAGES
 from talk.services.agents import agent_busy_start
 from talk.services.callback_requests import callback_request_start
@@ -61,7 +61,7 @@ def offer_accept(*, account: Account, offer_id: int, agent: User) -> Offer:
     else:
         Call.objects.filter(pk=call.pk).update(answered_by=agent, answered_at=now, outcome=Call.Outcome.ANSWERED)
         busy = agent_busy_start(account=account, user_id=agent.pk, call=call, now=now)
-        connect_live_call_on_commit(offer.pk)
+        provider_job_add(account_id=account.pk, kind=ProviderJob.Kind.CONNECT_LIVE_CALL, object_id=offer.pk)
     if not busy:
         raise _gone()  # routing offers only free agents; an agent busy since cannot take it
     audit_record(account=account, actor=agent, action="talk.offer.accept", target=offer, kind=offer.kind)

@@ -31,8 +31,10 @@ class SimulatorGateway:
         try:
             simulated.dial(self.transport)
             simulated.hangup(self.transport)  # the agent hangs up once the document is done
-        except (TwiMLError, OSError) as error:
+        except TwiMLError as error:
             raise GatewayError(f"The simulated call failed: {error}", retryable=False) from error
+        except OSError as error:  # the carrier could not be reached (refused, reset): try again later
+            raise GatewayError(f"The simulated carrier could not be reached: {error}", retryable=True) from error
         return simulated.call_sid
 
     def redirect_call(self, *, call_sid: str, url: str) -> None:

@@ -9,10 +9,10 @@ from django_scopes import scope
 
 from supportcenter.errors import ServiceError
 from talk import routing
+from talk.dialer import jobs_run_due
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Call, Offer, QueueEntry
 from talk.services import offers as services
 from talk.services.callback_requests import callback_request_create
-from talk.services.callback_calls import due_attempts_start
 from talk.telephony import simulator_gateway
 from tests.talk.calls_support import ClientTransport, Phone, set_presence
 from tickets.models import Comment, Ticket
@@ -208,10 +208,8 @@ def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
     with scope(account=acme):
         assert [a.status for a in CallbackAttempt.objects.order_by("number")] == ["no_answer", "queued"]
-    run(due_attempts_start, now=timezone.now() + timedelta(minutes=6))
-    with scope(account=acme):
-        CallbackAttempt.objects.filter(status="queued").update(scheduled_for=timezone.now())
-    run(due_attempts_start)
+    assert run(jobs_run_due) == 0  # the retry's time has not come
+    run(jobs_run_due, now=timezone.now() + timedelta(minutes=6))
     with scope(account=acme):
         request.refresh_from_db()
         assert [a.status for a in CallbackAttempt.objects.order_by("number")] == ["no_answer", "no_answer"]
