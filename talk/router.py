@@ -37,7 +37,7 @@ from talk.services.reconcile import agents_reconcile
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 5.0  # the busy reconciliation's period; also the longest sleep
-PUSH_INTERVAL_SECONDS = 0.5  # at most two "queue.changed" a second to an account's consoles
+PUSH_INTERVAL_SECONDS = 1.0  # at most one "queue.changed" a second to an account's consoles
 ERROR_PAUSE_SECONDS = 1.0  # after losing the database: back within seconds, no busy loop
 
 

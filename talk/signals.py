@@ -1,11 +1,14 @@
-"""A new account starts with the system greetings and its telephony settings (SPEC L6)."""
+"""A new account starts with the system greetings and its telephony settings (SPEC L6); the
+webhook path forgets the lines it cached when what they carry changes here."""
 from __future__ import annotations
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_scopes import scope
 
 from supportcenter.models import Account
+from talk.models import Greeting, Line, TelephonySettings
+from talk.selectors.lines import webhook_lines_forget
 
 
 @receiver(post_save, sender=Account, dispatch_uid="talk.account_created")
@@ -17,3 +20,9 @@ def account_created(sender, instance: Account, created: bool, raw: bool = False,
     with scope(account=instance):
         services.system_greetings_sync(account=instance)
         services.telephony_settings_ensure(account=instance)
+
+
+# The webhook path caches lines with their greetings, provider and account (talk.selectors.lines).
+for _model in (Line, Greeting, TelephonySettings, Account):
+    for _signal in (post_save, post_delete):
+        _signal.connect(webhook_lines_forget, sender=_model, dispatch_uid=f"talk.webhook_lines.{_model.__name__}.{_signal is post_save}")

@@ -1,16 +1,20 @@
 """Reads of lines (SPEC L1-L7, T5). Every one takes the account or the line."""
 from __future__ import annotations
 
+import copy
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from supportcenter.models import Account
-from talk.models import Greeting, Line
+from talk.models import Greeting, Line, TelephonySettings
+from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
 from talk.voices import LANGUAGE_NAMES, has_voice, voice_language
 
 # Fixed paths: the webhook views (talk/webhooks) serve them; providers are configured with them.
@@ -44,6 +48,74 @@ def access_line(*, account: Account, line_id: int) -> Line | None:
         .select_related("callback_greeting", "callback_confirmation_greeting", "welcome_greeting", "hold_greeting")
         .first()
     )
+
+
+# The webhook path's line, cached per process: the lookup (five tables, three subqueries)
+# is the heaviest statement of a webhook for the ORM to build. Each use checks the line's
+# token and ``updated_at`` with one small statement, so a new token or a changed line
+# counts at once; a greeting, provider or account changed in another process counts
+# within LINE_CACHE_SECONDS (in this one at once: talk.signals).
+LINE_CACHE_SECONDS = 5.0
+LINE_CACHE_SIZE = 10_000
+_webhook_lines: dict[str, tuple[float, object, Line]] = {}  # token -> (when, its updated_at as read, line)
+
+
+def webhook_line(token: str) -> Line | None:
+    """The line of ``token`` with what every webhook needs: its account, greetings, provider
+    and encrypted provider tokens (for the signature check), and ``agents_available`` (C2).
+    One small statement while the line is cached; a copy, so views may annotate it.
+
+    Security contract: the one cross-account lookup of the webhook path; the token is a
+    192-bit secret naming exactly one line (SPEC T5).
+    """
+    if not token or len(token) > 64:
+        return None
+    statuses = list(CALLBACK_AVAILABLE_STATUSES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT line.updated_at, EXISTS (SELECT 1 FROM talk_agentpresence presence"
+            f" WHERE presence.account_id = line.account_id AND presence.status IN ({', '.join(['%s'] * len(statuses))}))"
+            " FROM talk_line line WHERE line.webhook_token = %s",
+            [*statuses, token],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        _webhook_lines.pop(token, None)
+        return None
+    now = time.monotonic()
+    cached = _webhook_lines.get(token)
+    if cached is None or now - cached[0] >= LINE_CACHE_SECONDS or cached[1] != row[0]:
+        line = _webhook_line_load(token)
+        if line is None:
+            return None
+        if len(_webhook_lines) >= LINE_CACHE_SIZE:
+            _webhook_lines.clear()
+        cached = _webhook_lines[token] = (now, row[0], line)
+    line = copy.copy(cached[2])
+    line.agents_available = bool(row[1])  # C2: an agent of the account is online or away, now
+    return line
+
+
+def webhook_lines_forget(**_signal) -> None:
+    """Forget every cached webhook line (a line, greeting, provider or account changed here)."""
+    _webhook_lines.clear()
+
+
+def _webhook_line_load(token: str) -> Line | None:
+    with scopes_disabled():  # the tenant is not known until the token names it
+        provider = TelephonySettings.objects.filter(account=OuterRef("account"))
+        return (
+            Line.objects.select_related(
+                "account", "welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting"
+            )
+            .annotate(
+                provider=Subquery(provider.values("provider")[:1]),
+                twilio_token=Subquery(provider.values("twilio_auth_token_encrypted")[:1]),
+                simulator_token=Subquery(provider.values("simulator_auth_token_encrypted")[:1]),
+            )
+            .filter(webhook_token=token)
+            .first()
+        )
 
 
 def line_for_webhook_token(token: str) -> Line | None:

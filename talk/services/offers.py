@@ -13,7 +13,7 @@ from supportcenter.audit import audit_record
 from supportcenter.db import atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
-from supportcenter.realtime import account_group, push_on_commit, user_group
+from supportcenter.realtime import push_on_commit, user_group
 from talk.enqueue import provider_job_add, wake_router
 from talk.lifecycle import ENTRY, OFFER
 from talk.models import Call, Offer, ProviderJob, QueueEntry
@@ -66,8 +66,7 @@ def offer_accept(*, account: Account, offer_id: int, agent: User) -> Offer:
         raise _gone()  # routing offers only free agents; an agent busy since cannot take it
     audit_record(account=account, actor=agent, action="talk.offer.accept", target=offer, kind=offer.kind)
     push_on_commit(user_group(account.pk, agent.pk), "offer.accepted", {"id": offer.pk})
-    push_on_commit(account_group(account.pk), "queue.changed", {"line": entry.line_id})
-    wake_router(account.pk)
+    wake_router(account.pk)  # its pass tells the consoles the queue changed
     return offer
 
 

@@ -16,16 +16,15 @@ from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 from twilio.request_validator import RequestValidator
 
 from supportcenter.db import run_atomic
 from talk import crypto, twiml
 from talk.models import Line, TelephonySettings, WebhookReceipt
-from talk.models.agents import CALLBACK_AVAILABLE_STATUSES, AgentPresence
+from talk.selectors.lines import webhook_line
 
 logger = logging.getLogger(__name__)
 
@@ -33,35 +32,6 @@ SIGNATURE_HEADER = "HTTP_X_TWILIO_SIGNATURE"
 FORBIDDEN_BODY = "Invalid or missing provider signature."
 
 WebhookView = Callable[[HttpRequest, Line], str]
-
-
-def webhook_line(token: str) -> Line | None:
-    """The line of ``token`` with what every webhook needs, in one query.
-
-    Security contract: the one cross-account lookup of the webhook path; the
-    token is a 192-bit secret naming exactly one line. Annotated with the
-    provider and its encrypted tokens (for the signature check) and whether an
-    agent of the account is online or away (C2).
-    """
-    if not token or len(token) > 64:
-        return None
-    with scopes_disabled():  # the tenant is not known until the token names it
-        provider = TelephonySettings.objects.filter(account=OuterRef("account"))
-        return (
-            Line.objects.select_related(
-                "account", "welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting"
-            )
-            .annotate(
-                provider=Subquery(provider.values("provider")[:1]),
-                twilio_token=Subquery(provider.values("twilio_auth_token_encrypted")[:1]),
-                simulator_token=Subquery(provider.values("simulator_auth_token_encrypted")[:1]),
-                agents_available=Exists(
-                    AgentPresence.objects.filter(account=OuterRef("account"), status__in=CALLBACK_AVAILABLE_STATUSES)
-                ),
-            )
-            .filter(webhook_token=token)
-            .first()
-        )
 
 
 def _auth_token(line: Line) -> str:

@@ -2,6 +2,7 @@
 (SPEC T5, C9, C10, C11), with stored request fixtures shaped as Twilio sends them."""
 from __future__ import annotations
 
+import copy
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
@@ -121,6 +122,23 @@ def test_a_disabled_line_gets_an_apology(acme):  # SPEC C11
     assert calls_of(acme) == []
 
 
+def test_a_cached_line_still_answers_to_changes_at_once(main_line, acme):  # SPEC T5, C11
+    from talk.services.lines import line_update, line_webhook_token_regenerate
+
+    assert _verbs(_post(main_line, "voice", INCOMING).content)[-1] == "Enqueue"  # cached now
+    with scope(account=acme):
+        line_update(account=acme, line=main_line, actor=None, enabled=False)
+    disabled = _post(main_line, "voice", dict(INCOMING, CallSid="CA" + "2" * 32))
+    assert _verbs(disabled.content) == ["Say", "Hangup"]
+    with scope(account=acme):
+        line_update(account=acme, line=main_line, actor=None, enabled=True)
+        old = copy.copy(main_line)
+        line_webhook_token_regenerate(account=acme, line=main_line, actor=None)
+    renewed = _post(old, "voice", dict(INCOMING, CallSid="CA" + "3" * 32))  # the leaked URL
+    assert _verbs(renewed.content) == ["Say", "Hangup"]
+    assert len(calls_of(acme)) == 1
+
+
 def test_the_token_of_one_account_on_another_accounts_host_names_nothing(main_line, acme, globex):  # SPEC T3, T5
     with scope(account=acme):
         token = telephony_auth_token(account=acme)
@@ -178,11 +196,16 @@ def test_an_incoming_call_runs_at_most_four_queries(main_line, acme):
 
     with scope(account=acme):
         token = telephony_auth_token(account=acme)
+    with CaptureQueriesContext(connection) as first:
+        _post(main_line, "voice", dict(INCOMING, CallSid="CA" + "1" * 32), token=token)
     with CaptureQueriesContext(connection) as captured:
         response = _post(main_line, "voice", INCOMING, token=token)
-    # Line (with credentials and agent availability), receipt lookup, call, receipt.
+    # The line's token, version and agent availability (the line itself is cached after the
+    # first request: that one loads it with its greetings and credentials), receipt lookup,
+    # call, receipt.
+    assert len(_statements(first)) <= 5, _statements(first)
     assert len(_statements(captured)) <= 4, _statements(captured)
-    assert len(calls_of(acme)) == 1 and b"<Enqueue" in response.content
+    assert len(calls_of(acme)) == 2 and b"<Enqueue" in response.content
 
 
 @pytest.mark.django_db(transaction=True)
