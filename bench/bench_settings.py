@@ -13,8 +13,8 @@ DEBUG = False
 # The bench addresses webhooks to the bare base domain, as the provider does (SPEC T5).
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1", "localhost"]
 
-# Instrumentation, only when the bench asks (SC_BENCH_CONN_DIR): every database connection
-# a server process opens appends one byte to <dir>/<pid>, so the bench counts connections
+# Instrumentation, only when the bench asks (SC_BENCH_CONN_DIR): every new database connection
+# a server process opens (not a pool's checkout of one it has) appends one byte to <dir>/<pid>, so the bench counts connections
 # per request exactly (other users of sc_bench do not count). A few microseconds each.
 _CONN_DIR = os.environ.get("SC_BENCH_CONN_DIR", "")
 if _CONN_DIR:
@@ -22,7 +22,13 @@ if _CONN_DIR:
 
     _counter_file: dict[int, int] = {}
 
+    _seen: set[int] = set()  # with a pool, connection_created fires per checkout: count new ones
+
     def _count_connection(sender, connection, **kwargs) -> None:
+        raw = connection.connection
+        if id(raw) in _seen:
+            return
+        _seen.add(id(raw))
         pid = os.getpid()
         fd = _counter_file.get(pid)
         if fd is None:  # per process: gunicorn's workers import settings after the fork, but be sure

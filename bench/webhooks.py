@@ -168,7 +168,7 @@ def empty(account) -> None:
     from supportcenter.models import AuditEntry
     from talk.models import Call, CallbackAttempt, CallbackRequest, Offer, QueueEntry, WebhookReceipt
 
-    from django.db import IntegrityError, transaction
+    from django.db import IntegrityError, OperationalError, transaction
 
     for attempt in range(40):  # a request the client gave up on may still be writing: let it finish
         try:
@@ -176,7 +176,7 @@ def empty(account) -> None:
                 for model in (Offer, CallbackAttempt, CallbackRequest, QueueEntry, Call, WebhookReceipt, AuditEntry):
                     cursor.execute(f'DELETE FROM "{model._meta.db_table}" WHERE account_id = %s', [account.pk])
             return
-        except IntegrityError:
+        except (IntegrityError, OperationalError):  # OperationalError: a deadlock with a late request
             time.sleep(0.5)
     raise RuntimeError("could not empty the scratch account: the server is still writing")
 
@@ -539,8 +539,9 @@ def run_server(name: str, s: Scratch, *, repeats: int, seconds: float, conn_max_
     port = free_port()
     conn_dir = Path(tempfile.mkdtemp(prefix=f"bench-webhooks-{name}-conns-"))
     env = {**os.environ, **SERVER_ENV, "SC_BENCH_CONN_DIR": str(conn_dir)}
-    if conn_max_age is not None:
+    if conn_max_age is not None:  # Django's persistent connections instead of the pool
         env["SC_DB_CONN_MAX_AGE"] = str(conn_max_age)
+        env["SC_DB_POOL"] = "false"
     log = Path(tempfile.mkstemp(prefix=f"bench-webhooks-{name}-", suffix=".log")[1])
     with log.open("w") as out:
         server = subprocess.Popen(SERVER_COMMANDS[name](port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -624,7 +625,7 @@ def outcome_figures(o: Outcome, conn_max_age: int | None) -> list[Figure]:
     lat_bare, lat_capture = o.latency["bare"], o.latency["capture"]
     ms = lambda slices, p: percentile([v for x in slices for v in x.latencies], p) * 1000  # noqa: E731
     p99 = ms(lat_capture, 99)
-    conn = "settings default (SC_DB_CONN_MAX_AGE unset → 0)" if conn_max_age is None else f"SC_DB_CONN_MAX_AGE={conn_max_age}"
+    conn = "production settings (psycopg pool, SC_DB_POOL)" if conn_max_age is None else f"SC_DB_CONN_MAX_AGE={conn_max_age}"
     return [
         Figure(
             name=f"incoming-call webhook max throughput ({label})", unit="req/s",

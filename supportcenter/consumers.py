@@ -1,6 +1,7 @@
 """WebSocket edge: tenant and member checks for every socket (SPEC R13)."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
@@ -10,6 +11,8 @@ from django_scopes import scope
 from supportcenter.models import Account, Membership
 from supportcenter.realtime import account_group, user_group
 from supportcenter.tenancy import account_for_host
+
+logger = logging.getLogger(__name__)
 
 
 def _header(scope_: dict, name: bytes) -> str:
@@ -59,15 +62,25 @@ class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
         if self.membership is None:
             await self.close(code=4401)
             return
-        self.groups_joined = [account_group(account.pk), user_group(account.pk, self.membership.user_id)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        groups = [account_group(account.pk), user_group(account.pk, self.membership.user_id)]
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:  # the channel layer (Redis) is down: refuse the socket cleanly; the page retries
+            logger.warning("socket refused: the channel layer is unavailable", exc_info=True)
+            await self.close(code=4503)
+            return
+        self.groups_joined = groups
         await self.accept()
         await self.send_json({"type": "hello", "account": account.subdomain, "role": self.membership.role})
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:  # the channel layer is down: its group membership expires by itself
+                logger.warning("leaving %s failed: the channel layer is unavailable", group, exc_info=True)
+                return
 
     async def push(self, message: dict) -> None:
         await self.send_json({"type": message["event"], "payload": message["payload"]})

@@ -2,6 +2,7 @@
 the environment (see README, "Production"); defaults are the embedded demo."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -137,7 +138,9 @@ else:
 # Connections that outlive a request (issue 11): under ASGI each request's view runs in a
 # thread of its own, so Django's CONN_MAX_AGE cannot keep one (a new connection, ~10 ms
 # and a cold backend, per request); psycopg's pool can. On by default in production.
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SC_DB_POOL", default=PRODUCTION):
+# Not in the task cluster: django-q2 forks its workers, and a pool does not survive a fork.
+_FORKING = bool({"qcluster", "tasks"} & set(sys.argv[1:2]))
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SC_DB_POOL", default=PRODUCTION) and not _FORKING:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env_int("SC_DB_POOL_MIN", 2, minimum=0),

@@ -5,7 +5,8 @@ A job (``talk.models.ProviderJob``) is written in the transaction that needs the
 (``run_at``, then ``id``) with ``FOR UPDATE SKIP LOCKED``, so several threads and several
 ``manage.py dialer`` processes never take the same job and never wait on each other. A
 taken job holds a lease; a dialer killed mid-job leaves it to be taken again when the
-lease ends (the services claim conditionally, so a job run twice places its call once).
+lease ends: an attempt its last holder claimed and never placed is placed then (the
+services claim conditionally, so a job run twice otherwise changes nothing).
 
 On PostgreSQL the writers ``NOTIFY talk_dial`` inside their transaction and the dialer
 wakes on commit; without it (SQLite, the embedded demo) it looks every quarter second.
@@ -38,16 +39,17 @@ POLL_SECONDS = 0.25  # without notifications (SQLite)
 ERROR_PAUSE_SECONDS = 1.0  # after a database error (a restart): back within seconds, no busy loop
 
 
-def _place_attempt(object_id: int, now: datetime) -> datetime | None:
-    return callback_attempt_place(attempt_id=object_id, now=now)
+def _place_attempt(object_id: int, now: datetime, retaken: bool) -> datetime | None:
+    return callback_attempt_place(attempt_id=object_id, now=now, retaken=retaken)
 
 
-def _connect_live_call(object_id: int, now: datetime) -> datetime | None:
+def _connect_live_call(object_id: int, now: datetime, retaken: bool) -> datetime | None:
     live_call_connect(offer_id=object_id)
     return None
 
 
-RUNNERS: dict[str, Callable[[int, datetime], datetime | None]] = {
+# (object id, now, retaken: a dialer held it before and its lease ended) -> when to run again, or None.
+RUNNERS: dict[str, Callable[[int, datetime, bool], datetime | None]] = {
     ProviderJob.Kind.PLACE_ATTEMPT: _place_attempt,
     ProviderJob.Kind.CONNECT_LIVE_CALL: _connect_live_call,
 }
@@ -65,6 +67,7 @@ def job_take(now: datetime, *, job_id: int | None = None) -> ProviderJob | None:
             jobs = jobs.filter(pk=job_id)
         job = jobs.order_by("run_at", "id").first()
         if job is not None:
+            job.retaken = job.taken_until is not None  # its last holder stopped mid-job
             ProviderJob.objects.filter(pk=job.pk).update(taken_until=now + LEASE)
     return job
 
@@ -72,7 +75,7 @@ def job_take(now: datetime, *, job_id: int | None = None) -> ProviderJob | None:
 def job_run(job: ProviderJob, now: datetime) -> None:
     """Run a taken job; delete it when done, or put it back for its next time."""
     try:
-        again = RUNNERS[job.kind](job.object_id, now)
+        again = RUNNERS[job.kind](job.object_id, now, job.retaken)
     except Exception:  # a bug or the database: the job stays, tried again later, then dropped
         failures = job.failures + 1
         if failures > len(FAILURE_DELAYS):

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import webhooks as wh  # noqa: E402  (sets the production-like environment of the servers)
+from bench import webhooks as wh
 
 SUBDOMAIN = "bench-faults"
 PG_PORT = 5433
@@ -132,7 +132,7 @@ def _pg_bin(name: str) -> str:
 
 def _as_postgres(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
     command = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/tmp")
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/tmp", check=False)
 
 
 class PrivatePostgres:
@@ -163,7 +163,7 @@ class PrivatePostgres:
                   "-w", "start")
         self.started = True
         done = subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", DB_NAME],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if done.returncode != 0 and "already exists" not in done.stderr:
             raise RuntimeError(f"createdb: {done.stderr.strip()}")
 
@@ -225,6 +225,9 @@ def environment():
             POSTGRES.start()
             REDIS.start()
             wh.django_ready()  # django.setup() on DATABASE_URL above, then migrate
+            import logging
+
+            logging.getLogger("django-q").setLevel(logging.WARNING)  # "Enqueued ..." for each task here
         except BaseException:
             _shutdown_services()
             raise
@@ -690,7 +693,7 @@ async def stream(bases: list[str], requests: list, rate: float, *, timeout: floa
                         answer.tries.append(f"{port}:{response.status}")
                         if response.status < 500:
                             break
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+                except (TimeoutError, aiohttp.ClientError, OSError) as error:
                     answer.status, answer.text = None, type(error).__name__
                     answer.tries.append(f"{port}:{type(error).__name__}")
                 if failover:

@@ -29,7 +29,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-from bench.faults import common as c  # noqa: E402
+from bench.faults import common as c
 
 NAME = "kill9_router_dialer"
 
@@ -49,6 +49,17 @@ def held_jobs(s) -> int:
     from talk.models import ProviderJob
 
     return ProviderJob.objects.filter(account=s.account, taken_until__gt=timezone.now()).count()
+
+
+def claimed_unplaced(s, carrier) -> int:
+    from django_scopes import scopes_disabled
+
+    from talk.models import CallbackAttempt
+
+    placed = carrier.placed()
+    with scopes_disabled():
+        claimed = CallbackAttempt.objects.filter(account=s.account, status="calling_agent", provider_call_sid="")
+        return sum(1 for a in claimed if a.pk not in placed)
 
 
 def stuck_attempts(s, carrier) -> list[int]:
@@ -89,16 +100,20 @@ def run(quick: bool) -> dict:
                 time.sleep(0.02)
             else:
                 raise RuntimeError("no calls being placed within 60 s: the drill could not start")
-            held = held_jobs(s)
-            placed_before = carrier.count("placed")
-            c.kill9(router)
             c.kill9(dialer)
+            c.kill9(router)
             killed = time.monotonic()
+            held = held_jobs(s)  # as the dead dialer left them
+            claimed = claimed_unplaced(s, carrier)
+            placed_before = carrier.count("placed")
             left = open_requests(s)
-            c.log(NAME, f"kill -9 router and dialer: {placed_before} calls placed, {held} jobs held by the dialer, "
+            c.log(NAME, f"kill -9 dialer and router: {placed_before} calls placed, {held} jobs held by the dead dialer, "
                         f"{left} requests open")
             notes.append(f"killed after {killed - started:.1f} s with {placed_before} of {n_callbacks} calls placed, "
-                         f"{held} jobs held (leased) by the dialer")
+                         f"{held} jobs held (leased) by the dead dialer, {claimed} of their attempts claimed (calling "
+                         f"the agent) with no call placed")
+            if not held:
+                failures.append("nothing was in flight at the kill (no job held): the drill tested nothing; run it again")
             time.sleep(2)
             router = c.spawn_router("router-k9-again")
             dialer = c.spawn_dialer(carrier.path, name="dialer-k9-again", provider_ms=300)

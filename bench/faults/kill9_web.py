@@ -23,7 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-from bench.faults import common as c  # noqa: E402
+from bench.faults import common as c
 
 NAME = "kill9_web"
 

@@ -32,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-from bench.faults import common as c  # noqa: E402
+from bench.faults import common as c
 
 NAME = "redis_down"
 RECOVERY_SECONDS = 20.0
@@ -78,7 +78,7 @@ class Socket:
         except aiohttp.WSServerHandshakeError as error:
             self.refused = f"HTTP {error.status}"
             return
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             self.refused = type(error).__name__
             return
         self.opened_at = time.monotonic()
@@ -225,9 +225,11 @@ async def drill(s, web, user, cookie: str, requests, voice, outage: float, failu
             while time.monotonic() < up_at + RECOVERY_SECONDS and not recovered:
                 tries += 1
                 again = Socket(f"A{tries}")
+                at = time.monotonic() - up_at
                 await again.connect(session, web.port, cookie)
-                outcomes.append(f"+{time.monotonic() - up_at:.1f} s {again.describe()}")
-                if again.ws is not None and await again.wait_for(lambda f: f.get("type") == "hello", 3):
+                hello = again.ws is not None and await again.wait_for(lambda f: f.get("type") == "hello", 3)
+                outcomes.append(f"+{at:.1f} s {again.describe()}")
+                if hello:
                     token = uuid.uuid4().hex
                     error = await push(group, token)
                     if not error and await again.wait_for(has_push(token), 5):

@@ -50,9 +50,11 @@ def _claim(attempt: CallbackAttempt, now: datetime) -> bool | datetime:
         return True
 
 
-def callback_attempt_place(*, attempt_id: int, now: datetime | None = None) -> datetime | None:
+def callback_attempt_place(*, attempt_id: int, now: datetime | None = None, retaken: bool = False) -> datetime | None:
     """Place one attempt (the dialer's job; at-least-once, so claiming it is conditional).
 
+    ``retaken``: the job's last dialer stopped mid-job (its lease ended); an attempt it
+    claimed and never placed is placed now, by this one (its agent is still busy with it).
     Returns when to try again (the attempt's time has not come, its agent is on another
     call, the provider could not be reached), or None: nothing more to do.
     """
@@ -65,9 +67,13 @@ def callback_attempt_place(*, attempt_id: int, now: datetime | None = None) -> d
         now = now or timezone.now()
         if attempt.status == CallbackAttempt.Status.QUEUED and attempt.scheduled_for > now:
             return attempt.scheduled_for
-        claimed = _claim(attempt, now)
-        if claimed is not True:
-            return claimed or None
+        orphaned = retaken and attempt.status == CallbackAttempt.Status.CALLING_AGENT and not attempt.provider_call_sid
+        if orphaned:
+            logger.warning("callback attempt %s: its dialer stopped before placing it; placing it now", attempt.pk)
+        else:
+            claimed = _claim(attempt, now)
+            if claimed is not True:
+                return claimed or None
         request = attempt.request
         CallbackRequest.objects.filter(pk=request.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
         CallbackRequest.objects.filter(pk=request.pk).update(attempts=attempt.number)

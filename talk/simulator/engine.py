@@ -18,6 +18,8 @@ from urllib.parse import urlencode, urljoin
 
 from twilio.request_validator import RequestValidator
 
+IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+
 API_VERSION = "2010-04-01"
 
 # Verbs Twilio accepts in each context (its TwiML reference): a queue's wait
@@ -366,7 +368,9 @@ class SimulatedCall:
             url = url + ("&" if "?" in url else "?") + urlencode(params)
             params = {}
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        status, body = transport.post(url, params, {"X-Twilio-Signature": signature})
+        # Each request its own idempotency token, as Twilio sends one (a retry repeats it).
+        headers = {"X-Twilio-Signature": signature, IDEMPOTENCY_HEADER: secrets.token_hex(16)}
+        status, body = transport.post(url, params, headers)
         if status != 200:
             raise TwiMLError(f"{url} answered HTTP {status}")
         return body

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from talk.telephony.base import GatewayError, OutboundCall
@@ -11,13 +12,18 @@ STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 # The seam tests use to put a fake Twilio cloud under the real client (None: the network).
 http_client_factory = None
+# A request to Twilio that has not answered by then failed (retried later): well below the
+# dialer's lease (talk.dialer.LEASE), so no job is taken again while its call is in flight.
+REQUEST_TIMEOUT_SECONDS = 15.0
 
 
 class TwilioGateway:
     def __init__(self, *, account_sid: str, auth_token: str, http_client: HttpClient | None = None):
         # http_client is the seam the tests use: the real client, a fake transport.
-        if http_client is None and http_client_factory is not None:
-            http_client = http_client_factory()
+        if http_client is None:
+            http_client = http_client_factory() if http_client_factory is not None else TwilioHttpClient(
+                timeout=REQUEST_TIMEOUT_SECONDS
+            )
         self.client = Client(account_sid, auth_token, http_client=http_client)
 
     def place_call(self, call: OutboundCall) -> str:

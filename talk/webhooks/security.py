@@ -29,6 +29,7 @@ from talk.selectors.lines import webhook_line
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "HTTP_X_TWILIO_SIGNATURE"
+IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"  # the same on a provider's retry of a request
 FORBIDDEN_BODY = "Invalid or missing provider signature."
 
 WebhookView = Callable[[HttpRequest, Line], str]
@@ -56,7 +57,12 @@ def signature_valid(request: HttpRequest, auth_token: str) -> bool:
 
 
 def _receipt_key(request: HttpRequest) -> str:
+    """What makes a request the same request (C10): its URL, its parameters and the
+    provider's idempotency token, which a retry repeats and a new request does not (so the
+    same key pressed again at the same prompt is no replay). Without the token, the
+    content alone."""
     digest = hashlib.sha256(request.get_full_path().encode())
+    digest.update(b"\0token=" + request.headers.get(IDEMPOTENCY_HEADER, "").encode())
     for key in sorted(request.POST):
         for value in request.POST.getlist(key):
             digest.update(b"\0" + key.encode() + b"=" + value.encode())
@@ -108,28 +114,27 @@ def _edge(view: WebhookView, request: HttpRequest, token: str, *, idempotent: bo
 
 
 def _run(view: WebhookView, request: HttpRequest, line: Line, *, idempotent: bool, language: str) -> str:
+    """The view and its receipt in one transaction. A provider retry runs the view again and
+    then fails to store a second receipt for the same request: that rolls its work back, and
+    it answers what the original answered (C10). Retries are rare, so no look-up first."""
     key = _receipt_key(request) if idempotent else ""
+
+    def respond() -> str:
+        body = view(request, line)
+        if idempotent:
+            WebhookReceipt.objects.create(account=line.account, key=key, response=body)
+        return body
+
     try:
+        # A deadlock lost on PostgreSQL runs the request again: never an apology
+        # for a request whose work simply has to wait its turn (O2).
+        return run_atomic(respond)
+    except Exception as error:
+        # A retry (or a retry racing the original): the original's answer, once it is in.
         if idempotent:
             stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()
             if stored is not None:
                 return stored
-
-        def respond() -> str:
-            body = view(request, line)
-            if idempotent:
-                WebhookReceipt.objects.create(account=line.account, key=key, response=body)
-            return body
-
-        # A deadlock lost on PostgreSQL runs the request again: never an apology
-        # for a request whose work simply has to wait its turn (O2).
-        return run_atomic(respond)
-    except IntegrityError:
-        # A retry raced the original: answer what the original answered, if it is in.
-        stored = WebhookReceipt.objects.filter(account=line.account, key=key).values_list("response", flat=True).first()
-        if stored is not None:
-            return stored
-        logger.exception("webhook %s on line %s conflicted", view.__name__, line.pk)
-    except Exception:
-        logger.exception("webhook %s on line %s failed", view.__name__, line.pk)
+        kind = "conflicted" if isinstance(error, IntegrityError) else "failed"
+        logger.exception("webhook %s on line %s %s", view.__name__, line.pk, kind)
     return twiml.apology(language)

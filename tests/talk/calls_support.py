@@ -11,7 +11,7 @@ from django_scopes import scope
 from talk import services as talk_services
 from talk.models import AgentPresence, CallbackRequest, Call, Line
 from talk.selectors import line_webhook_urls, telephony_auth_token
-from talk.simulator.engine import SimulatedCall
+from talk.simulator.engine import IDEMPOTENCY_HEADER, SimulatedCall
 
 CALLER = "+14155550111"
 LINE_NUMBER = "+14155550100"
@@ -32,6 +32,7 @@ class ClientTransport:
             content_type="application/x-www-form-urlencoded",
             HTTP_HOST=parts.netloc,
             HTTP_X_TWILIO_SIGNATURE=headers["X-Twilio-Signature"],
+            **({"HTTP_I_TWILIO_IDEMPOTENCY_TOKEN": headers[IDEMPOTENCY_HEADER]} if IDEMPOTENCY_HEADER in headers else {}),
             secure=parts.scheme == "https",
         )
         body = response.content.decode()

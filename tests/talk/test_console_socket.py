@@ -149,3 +149,20 @@ async def test_the_socket_is_refused(acme, bob, globex, charlie, host, origin, w
     session = await database_sync_to_async(_session)(user, host) if user else None
     connected, _ = await _socket(host, origin, session).connect()
     assert not connected
+
+
+async def test_a_socket_opened_while_redis_is_down_is_refused_cleanly(acme, bob, settings):  # issue 11, item 6
+    # The real Redis channel layer, pointed at a port nothing listens on: Redis is down.
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": ["redis://127.0.0.1:9"]}}}
+    channel_layers.backends.clear()
+    try:
+        host = "acme.localhost"
+        session = await database_sync_to_async(_session)(bob, host)
+        refused = _socket(host, f"http://{host}", session)
+        connected, code = await refused.connect(timeout=10)
+        assert (connected, code) == (False, 4503)  # a refusal the page retries, not a crash
+    finally:
+        channel_layers.backends.clear()

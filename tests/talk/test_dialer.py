@@ -13,6 +13,7 @@ from talk import dialer, routing
 from talk.enqueue import provider_job_add
 from talk.models import CallbackAttempt, ProviderJob
 from talk.services import offers
+from talk.services import callback_calls
 from talk.services.callback_requests import callback_request_create
 from talk.telephony import simulator_gateway
 from tests.postgres import needs_postgresql
@@ -26,7 +27,7 @@ def recorded(monkeypatch):
     lock = threading.Lock()
 
     def runner(kind):
-        def run(object_id, now):
+        def run(object_id, now, retaken):
             with lock:
                 seen.append((kind, object_id))
             return None
@@ -66,7 +67,7 @@ def test_a_held_job_is_taken_again_only_when_its_lease_ends(acme, recorded):  # 
 
 @pytest.mark.django_db
 def test_a_job_that_raises_is_tried_again_later_then_dropped(acme, monkeypatch, caplog):
-    def broken(object_id, now):
+    def broken(object_id, now, retaken):
         raise RuntimeError("provider client bug")
 
     monkeypatch.setattr(dialer, "RUNNERS", {kind: broken for kind in ProviderJob.Kind.values})
@@ -129,6 +130,29 @@ def test_a_carrier_that_cannot_be_reached_is_retried_not_failed(acme, bob, main_
     with scope(account=acme):
         attempt.refresh_from_db()
     assert attempt.provider_call_sid.startswith("CA") and not ProviderJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_attempt_claimed_by_a_dialer_that_died_is_placed_when_its_lease_ends(acme, bob, main_line, settings,
+                                                                                 monkeypatch):  # SPEC R5
+    settings.TASKS_SYNC = False
+    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    set_presence(acme, bob, "online")
+    with scope(account=acme):
+        callback_request_create(line=main_line, number="+14155550404")
+        [offer] = routing.route_account(acme)
+        offers.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
+    now = timezone.now()
+    job = dialer.job_take(now)
+    with scope(account=acme):  # the dying dialer claimed it, and never placed it
+        attempt = CallbackAttempt.objects.get()
+        assert callback_calls._claim(attempt, now) is True
+    assert dialer.jobs_run_due(now + timedelta(seconds=1)) == 0  # still leased
+    assert dialer.jobs_run_due(now + dialer.LEASE + timedelta(seconds=1)) == 1
+    with scope(account=acme):
+        attempt.refresh_from_db()
+    assert attempt.provider_call_sid.startswith("CA")  # placed (the simulated call has played out since)
+    assert not ProviderJob.objects.filter(pk=job.pk).exists()
 
 
 @needs_postgresql("SKIP LOCKED and LISTEN/NOTIFY")

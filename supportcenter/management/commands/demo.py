@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if not no_worker:
             # The worker places simulated calls back into this server: tell it where it is.
             env = {**os.environ, "SC_PUBLIC_BASE_URL": os.environ.get("SC_PUBLIC_BASE_URL") or f"http://localhost:{port}"}
-            worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env)
+            worker = subprocess.Popen([sys.executable, "manage.py", "tasks"], cwd=settings.BASE_DIR, env=env)
             # Provider calls (callback attempts, connecting live callers): talk.dialer. One
             # thread on SQLite, whose writers queue on one lock anyway.
             threads = "4" if settings.ROUTE_NOTIFY else "1"
