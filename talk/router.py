@@ -24,12 +24,11 @@ from datetime import datetime
 from django.db import close_old_connections, connection
 from django.db.models import Min
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from supportcenter.db import listen
-from supportcenter.models import Account
 from supportcenter.realtime import account_group, push_now
-from talk import routing
+from talk import routing, tasks
 from talk.enqueue import ROUTER_CHANNEL
 from talk.models import CallbackRequest, Offer
 from talk.services.reconcile import agents_reconcile
@@ -107,15 +106,10 @@ class Router:
     def route(self, account_ids: set[int]) -> None:
         for account_id in account_ids:
             try:
-                account = Account.objects.filter(pk=account_id).first()
-                if account is None:
-                    continue
-                with scope(account=account):
-                    routing.route_account(account, push=False)  # offers reach their agents at once
+                tasks.route(account_id, push=False)  # the woken pass; offers reach their agents at once
                 self.pushes.want(account_id)
             except Exception:  # one account's failure must not stop the others
                 logger.exception("routing account %s failed", account_id)
-
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Serve until ``stop``; after losing the database (a restart), start again: listen

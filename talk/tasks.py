@@ -28,15 +28,16 @@ SWEEP_PERIOD_SECONDS = 2.0
 SWEEP_RUN_SECONDS = 50.0  # below the cluster's timeout (60 s); the next run starts within the minute
 
 
-def route(account_id: int) -> int:
+def route(account_id: int, *, push: bool = True) -> int:
     """A woken pass: the queue changed, so the consoles and dashboards hear of it too (once:
-    a pass that made offers has said so itself)."""
+    a pass that made offers has said so itself). ``push=False``: the caller tells them (the
+    router, coalescing)."""
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         return 0
     with scope(account=account):
-        made = len(routing.route_account(account))
-    if not made:
+        made = len(routing.route_account(account, push=push))
+    if push and not made:
         push_now(account_group(account_id), "queue.changed", {})
     return made
 
