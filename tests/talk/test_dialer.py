@@ -41,6 +41,16 @@ def _job(account, object_id, *, run_at=None, kind=ProviderJob.Kind.PLACE_ATTEMPT
     return ProviderJob.objects.create(account=account, kind=kind, object_id=object_id, run_at=run_at or timezone.now())
 
 
+def _accepted_callback(acme, bob, main_line):
+    """A callback request bob accepted (a real routing pass): its attempt now waits for a dialer."""
+    set_presence(acme, bob, "online")
+    with scope(account=acme):
+        request = callback_request_create(line=main_line, number="+14155550404")
+        [offer] = routing.route_account(acme)
+        offers.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
+    return request
+
+
 @pytest.mark.django_db
 def test_jobs_run_oldest_first_then_by_id(acme, recorded):  # SPEC R5
     now = timezone.now()
@@ -87,13 +97,10 @@ def test_a_job_that_raises_is_tried_again_later_then_dropped(acme, monkeypatch, 
 def test_an_accepted_callback_is_a_job_placed_by_the_dialer(acme, bob, main_line, settings, monkeypatch):  # SPEC R5
     settings.TASKS_SYNC = False  # the job waits for a dialer
     monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
-    set_presence(acme, bob, "online")
+    _accepted_callback(acme, bob, main_line)
     with scope(account=acme):
-        callback_request_create(line=main_line, number="+14155550404")
-        [offer] = routing.route_account(acme)
-        offers.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
         attempt = CallbackAttempt.objects.get()
-        assert attempt.status == "queued"
+    assert attempt.status == "queued"
     [job] = ProviderJob.objects.all()
     assert (job.kind, job.object_id, job.account_id) == ("place_attempt", attempt.pk, acme.pk)
     assert dialer.jobs_run_due() == 1
@@ -113,11 +120,7 @@ def test_a_carrier_that_cannot_be_reached_is_retried_not_failed(acme, bob, main_
             raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(simulator_gateway, "transport_factory", Refusing)
-    set_presence(acme, bob, "online")
-    with scope(account=acme):
-        request = callback_request_create(line=main_line, number="+14155550404")
-        [offer] = routing.route_account(acme)
-        offers.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
+    request = _accepted_callback(acme, bob, main_line)
     dialer.jobs_run_due()
     with scope(account=acme):
         attempt = CallbackAttempt.objects.get()
@@ -137,11 +140,7 @@ def test_an_attempt_claimed_by_a_dialer_that_died_is_placed_when_its_lease_ends(
                                                                                  monkeypatch):  # SPEC R5
     settings.TASKS_SYNC = False
     monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
-    set_presence(acme, bob, "online")
-    with scope(account=acme):
-        callback_request_create(line=main_line, number="+14155550404")
-        [offer] = routing.route_account(acme)
-        offers.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
+    _accepted_callback(acme, bob, main_line)
     now = timezone.now()
     job = dialer.job_take(now)
     with scope(account=acme):  # the dying dialer claimed it, and never placed it
