@@ -39,6 +39,7 @@
   let pollTimer = null;
   let pollEvery = 0;
   let reloadTimer = null;
+  let reloadAt = 0;
   let loading = null;
   let acting = false;
   let noticeFor = null; // the offer the notice speaks of
@@ -202,9 +203,12 @@
     return loading;
   }
 
-  function reloadSoon() { // several pushes in a burst → one reload
+  function reloadSoon(delay = 120) { // several pushes in a burst → one reload, at the earliest asked for
+    const at = Date.now() + delay;
+    if (reloadTimer !== null && reloadAt <= at) return;
     clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(reload, 120);
+    reloadAt = at;
+    reloadTimer = setTimeout(() => { reloadTimer = null; reload(); }, delay);
   }
 
   function startPolling(every = pollMs) {
@@ -245,7 +249,9 @@
       if (message.type === "offer.withdrawn" && state.offer && message.payload && message.payload.id === state.offer.id) {
         notice(state.offer.id, WITHDRAWN[message.payload.reason] || WITHDRAWN.withdrawn);
       }
-      reloadSoon();
+      // queue.changed reaches every agent of the account at once: their reloads spread over
+      // 1.5 s instead of arriving together; the agent's own offers reload at once.
+      reloadSoon(message.type === "queue.changed" ? 120 + Math.random() * 1500 : 120);
     });
     socket.addEventListener("close", () => {
       const wasOpen = socketOpen;
