@@ -46,7 +46,7 @@ def run_job(kind: str, object_id: int) -> None:
 
     from talk import dialer
 
-    dialer.RUNNERS[kind](object_id, timezone.now())
+    dialer.RUNNERS[kind](object_id, timezone.now(), False)
 
 
 def main() -> None:
