@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_scopes import scope
+from redis.exceptions import RedisError
 
 from supportcenter.models import Account, Membership
 from supportcenter.realtime import account_group, user_group
@@ -52,6 +53,18 @@ class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
 
     membership: Membership | None = None
 
+    async def __call__(self, scope_, receive, send):
+        # The channel layer (Redis) failing under an open socket: close it cleanly (the page
+        # reconnects and reloads) instead of crashing the consumer with a traceback.
+        try:
+            await super().__call__(scope_, receive, send)
+        except (RedisError, OSError) as error:
+            logger.warning("socket closed: the channel layer failed (%s)", error)
+            try:
+                await send({"type": "websocket.close", "code": 4503})
+            except Exception:  # noqa: BLE001 - the client may be gone too; nothing left to tell
+                logger.debug("the socket was already gone")
+
     async def connect(self) -> None:
         account = self.scope.get("account")
         origin = _header(self.scope, b"origin")
@@ -66,8 +79,8 @@ class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
         try:
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:  # the channel layer (Redis) is down: refuse the socket cleanly; the page retries
-            logger.warning("socket refused: the channel layer is unavailable", exc_info=True)
+        except Exception as error:  # the channel layer (Redis) is down: refuse the socket cleanly; the page retries
+            logger.warning("socket refused: the channel layer is unavailable (%s)", error)
             await self.close(code=4503)
             return
         self.groups_joined = groups
@@ -78,8 +91,8 @@ class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # the channel layer is down: its group membership expires by itself
-                logger.warning("leaving %s failed: the channel layer is unavailable", group, exc_info=True)
+            except Exception as error:  # the channel layer is down: its group membership expires by itself
+                logger.warning("leaving %s failed: the channel layer is unavailable (%s)", group, error)
                 return
 
     async def push(self, message: dict) -> None:

@@ -80,7 +80,7 @@ def run(quick: bool) -> dict:
     failures, notes = [], []
     stop = threading.Event()
     workers: list[c.AgentWorker] = []
-    with c.time_limit(175):
+    with c.time_limit(250):
         try:
             s = c.scratch()
             c.reset(s)
@@ -118,7 +118,7 @@ def run(quick: bool) -> dict:
             router = c.spawn_router("router-k9-again")
             dialer = c.spawn_dialer(carrier.path, name="dialer-k9-again", provider_ms=300)
             reconciled = False
-            deadline = killed + 60 + 45
+            deadline = killed + 60 + 100
             while time.monotonic() < deadline and open_requests(s):
                 if not reconciled and time.monotonic() > killed + 62 and held_jobs(s) == 0:
                     stuck = stuck_attempts(s, carrier)

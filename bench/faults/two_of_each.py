@@ -64,7 +64,7 @@ def run(quick: bool) -> dict:
     failures, notes = [], []
     stop = threading.Event()
     workers: list[c.AgentWorker] = []
-    with c.time_limit(170):
+    with c.time_limit(240):
         try:
             s = c.scratch()
             c.reset(s)
@@ -78,7 +78,7 @@ def run(quick: bool) -> dict:
             workers = [c.AgentWorker(s, user, carrier, stop) for user in users]
             for worker in workers:
                 worker.start()
-            deadline = started + (60 if quick else 120)
+            deadline = started + (60 if quick else 170)
             while time.monotonic() < deadline and open_requests(s):
                 time.sleep(0.2)
             elapsed = time.monotonic() - started
