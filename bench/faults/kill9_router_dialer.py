@@ -34,6 +34,27 @@ from bench.faults import common as c
 NAME = "kill9_router_dialer"
 
 
+def open_states(s) -> list:
+    """What each open request, its attempts, jobs, offers and agent were in (to tell why)."""
+    from django_scopes import scopes_disabled
+
+    from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Offer, ProviderJob
+
+    out = []
+    with scopes_disabled():
+        for r in CallbackRequest.objects.filter(account=s.account, state__in=("pending", "in_progress")):
+            attempts = list(CallbackAttempt.objects.filter(request=r).values_list(
+                "pk", "status", "provider_call_sid", "agent_id", "scheduled_for", "started_at"))
+            jobs = list(ProviderJob.objects.filter(object_id__in=[a[0] for a in attempts]).values_list(
+                "run_at", "taken_until", "failures"))
+            offers = list(Offer.objects.filter(entry_id=r.queue_entry_id).values_list("state", "agent_id"))
+            agents = list(AgentPresence.objects.filter(account=s.account, user_id__in=[a[3] for a in attempts])
+                          .values_list("user_id", "status", "busy", "busy_attempt_id"))
+            out.append({"request": (r.pk, r.state), "attempts": attempts, "jobs": jobs, "offers": offers,
+                        "agents": agents})
+    return out
+
+
 def open_requests(s) -> int:
     from django_scopes import scopes_disabled
 
@@ -144,7 +165,7 @@ def run(quick: bool) -> dict:
             notes.append(f"{len(accepted)} accepted, {p['placed_total']} calls placed; attempts per accepted request "
                          f"{dict(sorted(p['attempts_per_request'].items()))}; drained {recovered:.0f} s after the kill")
             if remaining:
-                failures.append(f"{remaining} callback requests still open at the end")
+                failures.append(f"{remaining} callback requests still open at the end: {open_states(s)}")
             if len(accepted) < n_callbacks:
                 failures.append(f"only {len(accepted)} of {n_callbacks} requests accepted")
             if p["unrecorded"]:
