@@ -8,6 +8,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from talk.console.consumers import ACTIONS_OVER_HTTP_MESSAGE
@@ -153,8 +154,6 @@ async def test_the_socket_is_refused(acme, bob, globex, charlie, host, origin, w
 
 async def test_a_socket_opened_while_redis_is_down_is_refused_cleanly(acme, bob, settings):  # issue 11, item 6
     # The real Redis channel layer, pointed at a port nothing listens on: Redis is down.
-    from channels.layers import channel_layers
-
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                            "CONFIG": {"hosts": ["redis://127.0.0.1:9"]}}}
     channel_layers.backends.clear()

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from twilio.request_validator import RequestValidator
 
 from talk.selectors import telephony_auth_token
+from talk.services.lines import line_update, line_webhook_token_regenerate
 from talk.simulator.engine import ALLOWED_VERBS
 from talk.webhooks.security import FORBIDDEN_BODY
 
@@ -123,8 +124,6 @@ def test_a_disabled_line_gets_an_apology(acme):  # SPEC C11
 
 
 def test_a_cached_line_still_answers_to_changes_at_once(main_line, acme):  # SPEC T5, C11
-    from talk.services.lines import line_update, line_webhook_token_regenerate
-
     assert _verbs(_post(main_line, "voice", INCOMING).content)[-1] == "Enqueue"  # cached now
     with scope(account=acme):
         line_update(account=acme, line=main_line, actor=None, enabled=False)
