@@ -99,3 +99,56 @@ def table(figures: list[Figure]) -> str:
 
 def show(figures: list[Figure]) -> None:
     print(table(figures))
+
+
+def stop_process(process, timeout: float = 15.0) -> None:
+    """Stop a process the bench started in a session of its own: SIGTERM to its group, then
+    SIGKILL if it is still there after ``timeout`` (django-q2's own cluster can hang)."""
+    import os
+    import signal
+    import subprocess
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def scratch_account(subdomain: str, name: str, *, agents: int = 1, number: str = "+14155550100"):
+    """A bench's own account (made once, then reused): migrated database, ``agents`` agent
+    members (``agent<n>@<subdomain>.test``, the account's only active members), telephony settings and a phone line with
+    callback on. Returns (account, line, users); never point a bench at data you keep."""
+    from django.core.management import call_command
+    from django_scopes import scope, scopes_disabled
+
+    from supportcenter import services as core
+    from supportcenter.models import Account, Membership, User
+    from talk.models import Line
+    from talk.services.lines import line_create
+    from talk.services.telephony import telephony_settings_ensure
+
+    call_command("migrate", interactive=False, verbosity=0)
+    with scopes_disabled():
+        account = Account.objects.filter(subdomain=subdomain).first() or Account.objects.create(
+            subdomain=subdomain, name=name, time_zone="UTC", region="US"
+        )
+        users = [
+            User.objects.filter(email=f"agent{n}@{subdomain}.test").first()
+            or User.objects.create_user(f"agent{n}@{subdomain}.test", "bench-password-1", name=f"Agent {n}")
+            for n in range(agents)
+        ]
+    with scope(account=account):
+        for user in users:
+            core.membership_grant(account=account, user=user, role="agent")
+        # Only these agents: members left by an earlier run (another agent count, older
+        # names) would be offered calls nobody here answers.
+        Membership.objects.filter(account=account).exclude(user__in=users).update(is_active=False)
+        telephony_settings_ensure(account=account)
+        line = Line.objects.filter(account=account).first() or line_create(
+            account=account, actor=None, name=f"{name} line", kind="phone", number=number, callback_enabled=True
+        )
+    return account, line, users

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -30,16 +29,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Figure, django_setup, percentile, show  # noqa: E402
+from common import ROOT, Figure, django_setup, percentile, scratch_account, show, stop_process  # noqa: E402
 
 django_setup(SC_ROUTE_NOTIFY="true")
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django_q.tasks import async_task  # noqa: E402
-from django_scopes import scope, scopes_disabled  # noqa: E402
+from django_scopes import scope  # noqa: E402
 
-from supportcenter import services as core  # noqa: E402
 from supportcenter.errors import ServiceError  # noqa: E402
 from supportcenter.models import Account, User  # noqa: E402
 from talk.enqueue import wake_router  # noqa: E402
@@ -52,34 +49,14 @@ from talk.services.callback_requests import (  # noqa: E402
     callback_customer_result,
     callback_request_create,
 )
-from talk.services.lines import line_create  # noqa: E402
-from talk.services.telephony import telephony_settings_ensure  # noqa: E402
 
 SUBDOMAIN = "bench-drain"
 PROVIDER_JOB_ADD = offers_service.provider_job_add
 
 
 def setup(agents: int) -> tuple[Account, Line, list[User]]:
-    call_command("migrate", interactive=False, verbosity=0)
-    with scopes_disabled():
-        account = Account.objects.filter(subdomain=SUBDOMAIN).first() or Account.objects.create(
-            subdomain=SUBDOMAIN, name="Bench drain", time_zone="UTC", region="US"
-        )
-    users = []
-    for n in range(agents):
-        email = f"agent{n}@bench-drain.test"
-        with scopes_disabled():
-            user = User.objects.filter(email=email).first() or User.objects.create_user(
-                email, "bench-password-1", name=f"Agent {n}"
-            )
-        users.append(user)
+    account, line, users = scratch_account(SUBDOMAIN, "Bench drain", agents=agents)
     with scope(account=account):
-        for user in users:
-            core.membership_grant(account=account, user=user, role="agent")
-        telephony_settings_ensure(account=account)
-        line = Line.objects.filter(account=account).first() or line_create(
-            account=account, actor=None, name="Bench line", kind="phone", number="+14155550100", callback_enabled=True
-        )
         Line.objects.filter(pk=line.pk).update(callback_offer_seconds=600, callback_expiry_minutes=600)
         line.refresh_from_db()
     return account, line, users
@@ -100,17 +77,6 @@ def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Pope
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=open(f"/tmp/bench-{Path(args[0]).stem}-{args[1]}.log", "a"),
                             start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
 
 
 def by_task_queue(*, account_id: int, kind: str, object_id: int, run_at=None) -> None:
@@ -178,8 +144,8 @@ def drain_slice(mode: str, account: Account, line: Line, users: list[User], call
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    stop(router)
-    stop(worker)
+    stop_process(router)
+    stop_process(worker)
     with scope(account=account):
         left = CallbackRequest.objects.filter(account=account, state__in=("pending", "in_progress")).count()
     empty(account)

@@ -40,7 +40,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Figure, django_setup, percentile, show  # noqa: E402
+from common import Figure, django_setup, percentile, scratch_account, show  # noqa: E402
 
 try:
     django_setup(SC_ROUTE_NOTIFY="true")
@@ -48,20 +48,16 @@ except Exception as error:  # noqa: BLE001 - settings refuse what is not Postgre
     sys.exit(f"bench/races.py needs PostgreSQL (DATABASE_URL=postgres://...): {error}")
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import IntegrityError, OperationalError, connection, transaction  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
-from django_scopes import scope, scopes_disabled  # noqa: E402
+from django_scopes import scope  # noqa: E402
 
-from supportcenter import services as core  # noqa: E402
 from supportcenter.errors import ServiceError  # noqa: E402
 from supportcenter.models import Account, AuditEntry, User  # noqa: E402
 from talk import routing  # noqa: E402
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Line, Offer, ProviderJob, QueueEntry  # noqa: E402
 from talk.services.callback_requests import callback_request_create  # noqa: E402
-from talk.services.lines import line_create  # noqa: E402
 from talk.services.offers import offer_accept, offer_decline  # noqa: E402
-from talk.services.telephony import telephony_settings_ensure  # noqa: E402
 from tickets.models import Ticket  # noqa: E402
 
 SUBDOMAIN = "bench-races"
@@ -105,20 +101,8 @@ class Retries(logging.Handler):
 
 # --- the scratch account -----------------------------------------------------------------
 def setup() -> tuple[Account, Line, User]:
-    call_command("migrate", interactive=False, verbosity=0)
-    with scopes_disabled():
-        account = Account.objects.filter(subdomain=SUBDOMAIN).first() or Account.objects.create(
-            subdomain=SUBDOMAIN, name="Bench races", time_zone="UTC", region="US"
-        )
-        user = User.objects.filter(email="agent@bench-races.test").first() or User.objects.create_user(
-            "agent@bench-races.test", "bench-password-1", name="Race agent"
-        )
+    account, line, [user] = scratch_account(SUBDOMAIN, "Bench races", number="+14155550142")
     with scope(account=account):
-        core.membership_grant(account=account, user=user, role="agent")
-        telephony_settings_ensure(account=account)
-        line = Line.objects.filter(account=account).first() or line_create(
-            account=account, actor=None, name="Race line", kind="phone", number="+14155550142", callback_enabled=True
-        )
         # Deadlines far off: only the time-out variant's pass (its clock moved on) times an offer out.
         Line.objects.filter(pk=line.pk).update(callback_offer_seconds=60, callback_expiry_minutes=600)
         line.refresh_from_db()

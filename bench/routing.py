@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,24 +31,20 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Figure, django_setup, percentile, show  # noqa: E402
+from common import ROOT, Figure, django_setup, percentile, scratch_account, show, stop_process  # noqa: E402
 
 django_setup(SC_ROUTE_NOTIFY="true")  # this process writes as production does; slices switch it
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_scopes import scope, scopes_disabled  # noqa: E402
+from django_scopes import scope  # noqa: E402
 
-from supportcenter import services as core  # noqa: E402
 from supportcenter.models import Account, User  # noqa: E402
 from talk import routing  # noqa: E402
 from talk.models import AgentPresence, CallbackRequest, Line, Offer, QueueEntry  # noqa: E402
 from talk.services.callback_requests import callback_request_create  # noqa: E402
-from talk.services.lines import line_create  # noqa: E402
 from talk.services.offers import offer_decline  # noqa: E402
-from talk.services.telephony import telephony_settings_ensure  # noqa: E402
 
 SUBDOMAIN = "bench-routing"
 GOAL_MS = 1000.0
@@ -80,20 +75,8 @@ def wait_quiet(seconds: float) -> tuple[int, int]:
 
 
 def setup() -> tuple[Account, Line, User]:
-    call_command("migrate", interactive=False, verbosity=0)
-    with scopes_disabled():
-        account = Account.objects.filter(subdomain=SUBDOMAIN).first() or Account.objects.create(
-            subdomain=SUBDOMAIN, name="Bench routing", time_zone="UTC", region="US"
-        )
-        user = User.objects.filter(email="agent@bench-routing.test").first() or User.objects.create_user(
-            "agent@bench-routing.test", "bench-password-1", name="Bench agent"
-        )
+    account, line, [user] = scratch_account(SUBDOMAIN, "Bench routing")
     with scope(account=account):
-        core.membership_grant(account=account, user=user, role="agent")
-        telephony_settings_ensure(account=account)
-        line = Line.objects.filter(account=account).first() or line_create(
-            account=account, actor=None, name="Bench line", kind="phone", number="+14155550100", callback_enabled=True
-        )
         Line.objects.filter(pk=line.pk).update(callback_offer_seconds=40)
         line.refresh_from_db()
         presence(account, user, "online")
@@ -130,14 +113,7 @@ def start(command: str, notify: bool) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # django-q2's cluster may hang on SIGTERM (issue 11)
-        process.wait()
-    except ProcessLookupError:
-        pass
+    stop_process(process, timeout=5)
 
 
 def number(prefix: str, counter: list[int]) -> str:

@@ -40,7 +40,6 @@ import html
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -55,7 +54,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_DATABASE, BENCH_REDIS, Figure, percentile, show  # noqa: E402
+from bench.common import BENCH_DATABASE, BENCH_REDIS, Figure, percentile, show, stop_process  # noqa: E402
 
 SUBDOMAIN = "bench-webhooks"
 BASE_DOMAIN = "bench-webhooks.test"  # webhooks go to the bare base domain (SPEC T5)
@@ -509,14 +508,7 @@ def forged(base: str, s: Scratch) -> None:
 
 
 def stop(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        pass
+    stop_process(server, timeout=10)
 
 
 def progress(name: str, x: Slice, rate: float | None = None) -> None:
