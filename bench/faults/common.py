@@ -54,7 +54,11 @@ PYTHON = sys.executable
 # This process and every process it starts: the private services, never the shared ones.
 PRIVATE_ENV = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SC_CHANNELS_PREFIX": "faults"}
 os.environ.update(PRIVATE_ENV)
-SERVER_ENV = {**wh.SERVER_ENV, **PRIVATE_ENV}
+SERVER_ENV = {**wh.SERVER_ENV, **PRIVATE_ENV, "SC_DB_POOL": "true"}
+# Not this process: it plays a dozen agents, each a thread holding its own connection for
+# the whole drill, more than the production pool's 12 (the thirteenth thread waited for one
+# until the drill ended, and its offer looked lost).
+os.environ["SC_DB_POOL"] = "false"
 HOST = f"{SUBDOMAIN}.{wh.BASE_DOMAIN}"  # the account's own host (sockets, console)
 
 

@@ -9,10 +9,10 @@ plays the provider's events (answered, completed, leg ended) through the service
 webhooks call. While calls are being placed (a job held by the dialer, calls already
 placed), both processes are killed with SIGKILL; two seconds later they are started again.
 
-A job the killed dialer held is taken again when its lease (60 s) ends. An attempt the
-killed dialer had claimed but whose call the carrier never placed is left to the
-reconciliation (ring time + 2 min after its start): the drill runs ``agents_reconcile`` with
-``now`` 3 minutes ahead rather than wait, and says so.
+A job the killed dialer held is taken again when its lease (60 s) ends; an attempt it had
+claimed but whose call the carrier never placed is placed then. Should one be left claimed
+with no job (a defect), the drill runs ``agents_reconcile`` with ``now`` 3 minutes ahead
+rather than wait for it, and says so.
 
 acknowledged: callback requests accepted; stored: accepted requests with a placed call
 whose call id is recorded on its attempt; duplicates: calls beyond the first placed for
@@ -38,6 +38,7 @@ def open_states(s) -> list:
     """What each open request, its attempts, jobs, offers and agent were in (to tell why)."""
     from django_scopes import scopes_disabled
 
+    from supportcenter.models import AuditEntry
     from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Offer, ProviderJob
 
     out = []
@@ -47,11 +48,19 @@ def open_states(s) -> list:
                 "pk", "status", "provider_call_sid", "agent_id", "scheduled_for", "started_at"))
             jobs = list(ProviderJob.objects.filter(object_id__in=[a[0] for a in attempts]).values_list(
                 "run_at", "taken_until", "failures"))
-            offers = list(Offer.objects.filter(entry_id=r.queue_entry_id).values_list("state", "agent_id"))
+            offers = list(Offer.objects.filter(entry_id=r.queue_entry_id).values_list(
+                "state", "agent_id", "created_at", "responded_at"))
             agents = list(AgentPresence.objects.filter(account=s.account, user_id__in=[a[3] for a in attempts])
                           .values_list("user_id", "status", "busy", "busy_attempt_id"))
-            out.append({"request": (r.pk, r.state), "attempts": attempts, "jobs": jobs, "offers": offers,
-                        "agents": agents})
+            from django.db.models import Q
+
+            presences = AgentPresence.objects.filter(account=s.account, user_id__in=[a[3] for a in attempts])
+            targets = {str(r.pk), *(str(a[0]) for a in attempts), *(str(p.pk) for p in presences)}
+            audit = list(AuditEntry.objects.filter(account=s.account).filter(
+                Q(target_id__in=targets) | Q(actor_id__in=[a[3] for a in attempts])).order_by("created_at")
+                .values_list("created_at", "action", "target_type", "target_id", "data"))
+            out.append({"request": (r.pk, r.state, r.requested_at), "attempts": attempts, "jobs": jobs,
+                        "offers": offers, "agents": agents, "audit": audit})
     return out
 
 
