@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 
 from dashboards.timeframes import Timeframe
 from supportcenter.models import Account, Membership
+from supportcenter.selectors import active_memberships
 from talk.models import AgentPresence, Call, CallbackAttempt, Offer
 
 # The reference leaves out what changed in the last minute so a row is not
@@ -49,7 +50,7 @@ def agents_activity(*, account: Account, timeframe: Timeframe) -> QuerySet[Membe
     )
     presence = AgentPresence.objects.filter(account=account, user_id=OuterRef("user_id"))
     return (
-        Membership.objects.filter(account=account, is_active=True)
+        active_memberships(account=account)
         .select_related("user")
         .annotate(
             calls_accepted=_per_agent(offers.filter(state=Offer.State.ACCEPTED), "agent_id", Count("pk")),

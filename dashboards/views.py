@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
 
 from dashboards import selectors
 from dashboards.series import call_series, series_svg
@@ -28,6 +29,7 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value)
 
 
+@require_GET
 @member_required
 def talk_dashboard(request: HttpRequest) -> HttpResponse:
     account = request.account

@@ -30,7 +30,7 @@ class UserEnvelope(serializers.Serializer):
 
 def user_payload(request: Request, membership) -> dict:
     user = membership.user
-    account = request._request.account
+    account = request.account
     return {
         "id": user.pk,
         "url": request.build_absolute_uri(f"/api/v2/users/{user.pk}.json"),
@@ -48,14 +48,14 @@ def user_payload(request: Request, membership) -> dict:
 class MeView(APIView):
     @extend_schema(responses=UserEnvelope, summary="The authenticated user")
     def get(self, request: Request) -> Response:
-        membership = membership_of(request._request)
+        membership = membership_of(request)
         return Response(UserEnvelope({"user": user_payload(request, membership)}).data)
 
 
 class UserDetailView(APIView):
     @extend_schema(responses=UserEnvelope, summary="A user of the account")
     def get(self, request: Request, user_id: int) -> Response:
-        membership = selectors.access_member(account=request._request.account, user_id=user_id)
+        membership = selectors.access_member(account=request.account, user_id=user_id)
         if membership is None:
             raise Http404
         return Response(UserEnvelope({"user": user_payload(request, membership)}).data)

@@ -49,6 +49,7 @@ class ZendeskTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
         request._request.user = token.user
+        # The Django request: DRF's request.user is what is being authenticated here.
         if membership_of(request._request) is None:
             raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
@@ -65,21 +66,21 @@ class MemberSessionAuthentication(authentication.SessionAuthentication):
         result = super().authenticate(request)
         if result is None:
             return None
-        if membership_of(request._request) is None:
+        if membership_of(request._request) is None:  # not request.user: still being authenticated
             return None
         return result
 
 
 class IsAccountMember(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
-        return membership_of(request._request) is not None
+        return membership_of(request) is not None
 
 
 class IsAccountAdmin(permissions.BasePermission):
     message = ADMIN_ONLY_MESSAGE
 
     def has_permission(self, request, view) -> bool:
-        membership = membership_of(request._request)
+        membership = membership_of(request)
         return membership is not None and membership.is_admin
 
 

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from supportcenter.models import Account, Membership
 from supportcenter.realtime import account_group, user_group
+from supportcenter.selectors import active_memberships
 from supportcenter.tenancy import account_for_host
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ def _membership(account: Account, user) -> Membership | None:
     if user is None or not user.is_authenticated:
         return None
     with scope(account=account):
-        return Membership.objects.filter(account=account, user=user, is_active=True).first()
+        return active_memberships(account=account).filter(user=user).first()
+
+
+CLIENT_MESSAGES = {"ping": "pong"}  # what a client may send → the type of the answer
+ACTIONS_OVER_HTTP_MESSAGE = "The socket only carries hints; send actions to the API over HTTP."
 
 
 class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
@@ -94,6 +99,15 @@ class AccountSocketConsumer(AsyncJsonWebsocketConsumer):
             except Exception as error:  # the channel layer is down: its group membership expires by itself
                 logger.warning("leaving %s failed: the channel layer is unavailable (%s)", group, error)
                 return
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """A socket carries hints; the only message a client sends is ``ping`` (a keep-alive for
+        proxies that close idle sockets). Actions go to the API over HTTP, which re-checks them."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind in CLIENT_MESSAGES:
+            await self.send_json({"type": CLIENT_MESSAGES[kind]})
+            return
+        await self.send_json({"type": "error", "payload": {"description": ACTIONS_OVER_HTTP_MESSAGE}})
 
     async def push(self, message: dict) -> None:
         await self.send_json({"type": message["event"], "payload": message["payload"]})

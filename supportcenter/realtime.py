@@ -13,6 +13,18 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
+# Every event a socket may carry, and who hears it: the whole account, or one member (the
+# pages' contract; tests/test_socket_matrix.py holds each one to it).
+ACCOUNT, MEMBER = "account", "member"
+EVENTS = {
+    "queue.changed": ACCOUNT,  # the queue or who is free changed: consoles and dashboards reload
+    "agent.status": ACCOUNT,  # an agent's availability changed
+    "ticket.updated": ACCOUNT,  # ids only, never bodies
+    "offer.new": MEMBER,  # to the agent offered
+    "offer.withdrawn": MEMBER,  # timed out, declined, taken back
+    "offer.accepted": MEMBER,  # the agent's own accept, for their other tabs
+}
+
 
 def account_group(account_id: int) -> str:
     return f"account.{account_id}"
@@ -23,6 +35,9 @@ def user_group(account_id: int, user_id: int) -> str:
 
 
 def push_now(group: str, event: str, payload: dict) -> None:
+    audience = MEMBER if ".user." in group else ACCOUNT
+    if EVENTS.get(event) != audience:  # a programming error, not an outage: fail loudly
+        raise ValueError(f"push of {event!r} to {group!r}: not an event for that audience (supportcenter.realtime.EVENTS)")
     layer = get_channel_layer()
     if layer is None:
         return

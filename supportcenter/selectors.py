@@ -6,9 +6,18 @@ from django.db.models import QuerySet
 from supportcenter.models import Account, ApiToken, Membership
 
 
+def active_memberships(*, account: Account) -> QuerySet[Membership]:
+    """The account's active memberships: the one definition of who is a member (SPEC T3)."""
+    return Membership.objects.filter(account=account, is_active=True)
+
+
+def is_member(*, account: Account, user) -> bool:
+    return active_memberships(account=account).filter(user=user).exists()
+
+
 def member_list(*, account: Account) -> QuerySet[Membership]:
     return (
-        Membership.objects.filter(account=account, is_active=True)
+        active_memberships(account=account)
         .select_related("user")
         .order_by("user__name", "user__email")
     )
@@ -33,8 +42,4 @@ def access_member(*, account: Account, user_id: int) -> Membership | None:
     Security contract: a user who is not an active member of ``account`` answers
     None, exactly as a missing id does (SPEC T3).
     """
-    return (
-        Membership.objects.filter(account=account, user_id=user_id, is_active=True)
-        .select_related("user")
-        .first()
-    )
+    return active_memberships(account=account).filter(user_id=user_id).select_related("user").first()

@@ -8,6 +8,7 @@ from supportcenter import tokens
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, ApiToken, Membership, User
+from supportcenter.selectors import is_member
 
 NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 DESCRIPTION_REQUIRED_MESSAGE = "Give the token a description."
@@ -32,7 +33,7 @@ def api_token_create(
     description = description.strip()
     if not description:
         raise ServiceError(DESCRIPTION_REQUIRED_MESSAGE, field="description")
-    if not Membership.objects.filter(account=account, user=user, is_active=True).exists():
+    if not is_member(account=account, user=user):
         raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
     raw = tokens.generate_token()
     token = ApiToken.objects.create(

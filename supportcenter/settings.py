@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "tickets",
     "talk",
     "dashboards",
+    "callsim",  # the call simulator: the demo's carrier (plays Twilio against talk's webhooks)
+    "demo",  # the demo's seed data and the history seeder (manage.py demo, seed_demo, seed_history)
 ]
 
 MIDDLEWARE = [
@@ -165,6 +167,12 @@ else:
     if PRODUCTION:
         raise ImproperlyConfigured("REDIS_URL is required when SC_ENV=production.")
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How often the agent console reloads its state while its socket is up (pushes are hints).
+# With Redis every process's pushes arrive: a safety net for a lost one. The in-memory
+# layer (the embedded demo) carries a push only to sockets of the process that sent it, and
+# routing runs in the task process: the page must not wait on pushes there.
+CONSOLE_LIVE_POLL_SECONDS = env_int("SC_CONSOLE_LIVE_POLL_SECONDS", 30 if REDIS_URL else 4, minimum=1)
+CONSOLE_POLL_SECONDS = 4  # while the socket is down (the WSGI demo server has none)
 
 # --- Tasks: django-q2 on the database we already trust ------------------------
 # timeout < retry, or a slow task is handed to a second worker while still running.
@@ -195,6 +203,9 @@ ROUTE_NOTIFY = env_bool(
 )
 if ROUTE_NOTIFY and not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("SC_ROUTE_NOTIFY needs PostgreSQL (LISTEN/NOTIFY).")
+# The carrier of accounts whose provider is "simulator" (talk.telephony.gateway_for).
+# Named by path so that talk never imports the simulator app that builds on it.
+TALK_SIMULATOR_GATEWAY = "callsim.gateway.SimulatorGateway"
 
 # --- Auth, sessions, security -------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

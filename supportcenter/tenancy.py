@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django_scopes import scope, scopes_disabled
 
-from supportcenter.models import Account, ApiToken, Membership
 from supportcenter import tokens
+from supportcenter.models import Account, ApiToken, Membership
+from supportcenter.selectors import active_memberships
 
 NO_ACCOUNT_MESSAGE = "There is no support center at this address."
 
@@ -92,7 +93,7 @@ def membership_of(request: HttpRequest) -> Membership | None:
     if cached is not None and cached.user_id == user.pk:
         return cached
     membership = (
-        Membership.objects.filter(account=account, user=user, is_active=True)
+        active_memberships(account=account).filter(user=user)
         .select_related("user")
         .first()
     )
@@ -102,8 +103,9 @@ def membership_of(request: HttpRequest) -> Membership | None:
 
 def not_found(request: HttpRequest, message: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
+        # Not at the top: api_errors loads DRF, whose settings load our authentication
+        # class, which imports this module (a cycle at start-up).
         from supportcenter.api_errors import not_found_response
-
         return not_found_response()
     return TemplateResponse(
         request, "404.html", {"message": message}, status=404

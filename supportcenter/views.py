@@ -6,11 +6,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from supportcenter import selectors, services
-from supportcenter.errors import ServiceError
 from supportcenter.auth import admin_required, member_required
+from supportcenter.errors import ServiceError
 from supportcenter.tenancy import membership_of, not_found
 
 NOT_MEMBER_LOGIN_MESSAGE = "This account has no active user with that email."
@@ -33,6 +33,7 @@ class LoginView(auth_views.LoginView):
     template_name = "supportcenter/login.html"
     authentication_form = AccountLoginForm
     redirect_authenticated_user = False
+    http_method_names = ["get", "post", "options"]
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.account is None:
@@ -52,15 +53,18 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "supportcenter/home.html")
 
 
+@require_GET
 def root(request: HttpRequest) -> HttpResponse:
     return home(request) if request.account is not None else landing(request)
 
 
+@require_GET
 @admin_required
 def admin_center(request: HttpRequest) -> HttpResponse:
     return render(request, "supportcenter/admin_center.html")
 
 
+@require_GET
 @admin_required
 def admin_members(request: HttpRequest) -> HttpResponse:
     return render(
@@ -78,10 +82,11 @@ class TokenForm(forms.Form):
         self.fields["user"].choices = [(m.user_id, f"{m.user.name} <{m.user.email}>") for m in members]
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     members = list(selectors.member_list(account=request.account))
-    form = TokenForm(request.POST or None, members=members, initial={"user": request.user.pk})
+    form = TokenForm(request.POST if request.method == "POST" else None, members=members, initial={"user": request.user.pk})
     if request.method == "POST" and form.is_valid():
         try:
             token, raw = services.api_token_create(

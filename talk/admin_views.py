@@ -6,14 +6,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from supportcenter.auth import admin_required
 from supportcenter.errors import ServiceError
 from supportcenter.tenancy import not_found
 from talk import selectors, services
-from talk.forms import CallbackForm, GreetingForm, LineGeneralForm, TelephonySettingsForm, add_service_error
-from talk.models import Line
+from talk.forms import (
+    CallbackForm,
+    GreetingForm,
+    LineGeneralForm,
+    TelephonySettingsForm,
+    add_service_error,
+)
+from talk.models import Greeting, Line
 from talk.voices import LANGUAGE_NAMES
 
 
@@ -34,14 +40,16 @@ def _line_context(request: HttpRequest, line: Line, tab: str) -> dict:
     }
 
 
+@require_GET
 @admin_required
 def lines(request: HttpRequest) -> HttpResponse:
     return render(request, "talk/lines.html", {"lines": selectors.line_list(account=request.account)})
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def line_new(request: HttpRequest) -> HttpResponse:
-    form = LineGeneralForm(request.POST or None, account=request.account)
+    form = LineGeneralForm(request.POST if request.method == "POST" else None, account=request.account)
     if request.method == "POST" and form.is_valid():
         data = form.changes()
         try:
@@ -56,13 +64,14 @@ def line_new(request: HttpRequest) -> HttpResponse:
     return render(request, "talk/line_new.html", {"form": form}, status=_status(form))
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     """The General tab, with the webhook URLs to paste into the provider's console."""
     line = selectors.access_line(account=request.account, line_id=line_id)
     if line is None:
         return not_found(request)
-    form = LineGeneralForm(request.POST or None, account=request.account, line=line)
+    form = LineGeneralForm(request.POST if request.method == "POST" else None, account=request.account, line=line)
     if request.method == "POST" and form.is_valid():
         try:
             line = services.line_update(account=request.account, line=line, actor=request.user, **form.changes())
@@ -76,13 +85,14 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     return render(request, "talk/line_general.html", context, status=_status(form))
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def line_callback(request: HttpRequest, line_id: int) -> HttpResponse:
     """The Callback tab: the seed's steps, then Advanced (L2, L7)."""
     line = selectors.access_line(account=request.account, line_id=line_id)
     if line is None:
         return not_found(request)
-    form = CallbackForm(request.POST or None, account=request.account, line=line)
+    form = CallbackForm(request.POST if request.method == "POST" else None, account=request.account, line=line)
     if request.method == "POST" and form.is_valid():
         try:
             line = services.callback_settings_update(
@@ -111,11 +121,10 @@ def line_regenerate_token(request: HttpRequest, line_id: int) -> HttpResponse:
     return redirect("talk:line_detail", line_id=line.pk)
 
 
+@require_GET
 @admin_required
 def greetings(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category", "")
-    from talk.models import Greeting
-
     if category not in Greeting.Category.values:
         category = ""
     return render(
@@ -129,9 +138,10 @@ def greetings(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def greeting_new(request: HttpRequest) -> HttpResponse:
-    form = GreetingForm(request.POST or None, initial={"category": request.GET.get("category", "callback")})
+    form = GreetingForm(request.POST if request.method == "POST" else None, initial={"category": request.GET.get("category", "callback")})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -151,12 +161,13 @@ def greeting_new(request: HttpRequest) -> HttpResponse:
     return render(request, "talk/greeting_form.html", {"form": form, "greeting": None}, status=_status(form))
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def greeting_detail(request: HttpRequest, greeting_id: int) -> HttpResponse:
     greeting = selectors.access_greeting(account=request.account, greeting_id=greeting_id)
     if greeting is None:
         return not_found(request)
-    form = GreetingForm(request.POST or None, initial=GreetingForm.initial_from(greeting))
+    form = GreetingForm(request.POST if request.method == "POST" else None, initial=GreetingForm.initial_from(greeting))
     if greeting.is_system:
         for field in form.fields.values():
             field.disabled = True
@@ -197,11 +208,12 @@ def greeting_delete(request: HttpRequest, greeting_id: int) -> HttpResponse:
     return redirect("talk:greetings")
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def telephony_settings(request: HttpRequest) -> HttpResponse:
     row = selectors.telephony_settings_get(account=request.account)
     form = TelephonySettingsForm(
-        request.POST or None, initial={"provider": row.provider, "twilio_account_sid": row.twilio_account_sid}
+        request.POST if request.method == "POST" else None, initial={"provider": row.provider, "twilio_account_sid": row.twilio_account_sid}
     )
     if request.method == "POST" and form.is_valid():
         try:

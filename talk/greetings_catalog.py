@@ -5,7 +5,7 @@ Pure data, so the data migration can use it too. Each account gets one read-only
 kept in step by ``talk.services.system_greetings_sync``, so lines point at
 greetings by foreign key whether they are the account's own or the defaults.
 
-Placeholders, filled when the prompt is played (``talk.selectors.greeting_say``):
+Placeholders, filled when the prompt is played (``talk.twiml``):
 ``{key}`` is the line's callback key (L7: configurable, "2" by default, so the
 seed's "press 2" is what callers hear unless an admin changes the key);
 ``{number}`` is the number read back digit by digit (C4).

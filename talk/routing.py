@@ -23,10 +23,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from supportcenter.db import run_atomic
-from supportcenter.models import Account, Membership
+from supportcenter.models import Account
 from supportcenter.realtime import account_group, push_on_commit, user_group
+from supportcenter.selectors import active_memberships
 from talk.lifecycle import OFFER
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
 from talk.selectors.queue import routable_q
@@ -97,7 +99,7 @@ def _expire_requests(account: Account, now: datetime) -> None:
 
 
 def _members(account: Account) -> list[int]:
-    return list(Membership.objects.filter(account=account, is_active=True).values_list("user_id", flat=True))
+    return list(active_memberships(account=account).values_list("user_id", flat=True))
 
 
 def _cancel_declined_by_all(account: Account, now: datetime) -> None:
@@ -195,8 +197,6 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
 
 def accounts_with_work(now: datetime | None = None) -> list[Account]:
     """Accounts whose queue might need a pass: anything waiting or offered."""
-    from django_scopes import scopes_disabled
-
     with scopes_disabled():  # the sweep spans accounts, by design
         ids = set(QueueEntry.objects.filter(state=QueueEntry.State.WAITING).values_list("account_id", flat=True))
         ids |= set(Offer.objects.filter(state=Offer.State.OFFERED).values_list("account_id", flat=True))

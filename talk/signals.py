@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django_scopes import scope
 
 from supportcenter.models import Account
+from talk import services
 from talk.models import Greeting, Line, TelephonySettings
 from talk.selectors.lines import webhook_lines_forget
 
@@ -15,8 +16,6 @@ from talk.selectors.lines import webhook_lines_forget
 def account_created(sender, instance: Account, created: bool, raw: bool = False, **kwargs) -> None:
     if not created or raw:
         return
-    from talk import services
-
     with scope(account=instance):
         services.system_greetings_sync(account=instance)
         services.telephony_settings_ensure(account=instance)

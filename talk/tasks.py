@@ -20,6 +20,7 @@ from django_scopes import scope
 from supportcenter.models import Account
 from supportcenter.realtime import account_group, push_now
 from talk import routing
+from talk.services.housekeeping import webhook_receipts_purge
 from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
@@ -69,3 +70,8 @@ def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
         if time.monotonic() + SWEEP_PERIOD_SECONDS >= deadline:
             return
         time.sleep(SWEEP_PERIOD_SECONDS)
+
+
+def purge_webhook_receipts() -> int:
+    """Hourly (scheduled by a migration): stored webhook answers older than a day go."""
+    return webhook_receipts_purge()

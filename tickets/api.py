@@ -9,7 +9,6 @@ closed ticket) answers 422.
 """
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from django.utils.html import escape, linebreaks
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -237,7 +236,7 @@ class TicketListView(APIView):
         summary="List tickets",
     )
     def get(self, request: Request) -> Response:
-        account = request._request.account
+        account = request.account
         order = "-number" if page_query(request)["sort_order"] == "desc" else "number"
         tickets = selectors.ticket_list(account=account).order_by(order)
         # Ids only in the payload: no requester or assignee rows to load.
@@ -251,32 +250,23 @@ class TicketListView(APIView):
         summary="Create a ticket",
     )
     def post(self, request: Request) -> Response:
-        account = request._request.account
+        account = request.account
         data = _unwrap(request, TicketCreateInput, account)
         comment = data["comment"]
-        with transaction.atomic():  # a found-or-created requester goes if the ticket is refused
-            requester = _requester(account, data["requester_id"])
-            if data["requester"] is not None:
-                if data["requester"]["phone"]:
-                    requester = services.end_user_get_or_create_by_phone(
-                        account=account, phone=data["requester"]["phone"], name=data["requester"]["name"],
-                        email=data["requester"]["email"],
-                    )
-                else:
-                    requester = services.end_user_get_or_create_by_email(
-                        account=account, email=data["requester"]["email"], name=data["requester"]["name"]
-                    )
-            ticket = services.ticket_create(
-                account=account,
-                subject=data["subject"].strip() or _subject_from(comment["body"]),
-                description=comment["body"] if comment["public"] else "",
-                internal_note=None if comment["public"] else comment["body"],
-                requester=requester,
-                via=Via.API,
-                actor=request.user,
-                assignee=_assignee(account, data["assignee_id"]),
-                status=data["status"],
-            )
+        requester = _requester(account, data["requester_id"])
+        ticket = services.ticket_create(
+            account=account,
+            subject=data["subject"].strip() or _subject_from(comment["body"]),
+            description=comment["body"] if comment["public"] else "",
+            internal_note=None if comment["public"] else comment["body"],
+            requester=requester,
+            requester_contact=None if data["requester"] is None else {
+                key: data["requester"][key] for key in ("phone", "email", "name")},
+            via=Via.API,
+            actor=request.user,
+            assignee=_assignee(account, data["assignee_id"]),
+            status=data["status"],
+        )
         body = TicketEnvelope({"ticket": ticket_payload(request, ticket)}).data
         return Response(body, status=http_status.HTTP_201_CREATED, headers={"Location": body["ticket"]["url"]})
 
@@ -284,7 +274,7 @@ class TicketListView(APIView):
 class TicketDetailView(APIView):
     @extend_schema(operation_id="ticket_show", parameters=[NUMBER], responses={200: TicketEnvelope, 404: TicketError}, summary="Show a ticket")
     def get(self, request: Request, number: int) -> Response:
-        ticket = _ticket_or_404(request._request.account, number)
+        ticket = _ticket_or_404(request.account, number)
         return Response(TicketEnvelope({"ticket": ticket_payload(request, ticket)}).data)
 
     @extend_schema(
@@ -293,7 +283,7 @@ class TicketDetailView(APIView):
         summary="Update a ticket or comment on it",
     )
     def put(self, request: Request, number: int) -> Response:
-        account = request._request.account
+        account = request.account
         ticket = _ticket_or_404(account, number)
         data = _unwrap(request, TicketUpdateInput, account)
         changes: dict = {}
@@ -319,7 +309,7 @@ class TicketCommentListView(APIView):
         summary="List a ticket's comments",
     )
     def get(self, request: Request, number: int) -> Response:
-        account = request._request.account
+        account = request.account
         ticket = _ticket_or_404(account, number)
         comments = selectors.comment_list(account=account, ticket=ticket).select_related(None)
         if page_query(request)["sort_order"] == "desc":

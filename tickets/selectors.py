@@ -88,9 +88,3 @@ def access_end_user(*, account: Account, end_user_id: int) -> EndUser | None:
     return EndUser.objects.filter(account=account, pk=end_user_id).first()
 
 
-def end_user_find_by_phone(*, account: Account, phone: str) -> EndUser | None:
-    """The requester with this number in ``account``, or None (no write)."""
-    number = parse_phone(phone, region=account.region)
-    if number is None:
-        return None
-    return EndUser.objects.filter(account=account, phone=number.as_e164).first()

@@ -17,8 +17,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.models import Account, Membership, User
+from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit
+from supportcenter.selectors import is_member
 from tickets.models import Comment, EndUser, Ticket, TicketCounter, TicketStatus, Via
 from supportcenter.phone import parse_phone
 
@@ -98,9 +99,19 @@ def end_user_get_or_create_by_email(*, account: Account, email: str, name: str =
     return end_user
 
 
+def end_user_find_or_create(*, account: Account, phone: str = "", email: str = "", name: str = "") -> EndUser | None:
+    """The requester a contact names, found or created: by phone when there is one, else by
+    email; None when neither is given (a ticket without a requester)."""
+    if (phone or "").strip():
+        return end_user_get_or_create_by_phone(account=account, phone=phone, name=name, email=email)
+    if (email or "").strip():
+        return end_user_get_or_create_by_email(account=account, email=email, name=name)
+    return None
+
+
 # --- Checks shared by the writes -----------------------------------------------------
 def _is_member(account: Account, user: User) -> bool:
-    return Membership.objects.filter(account=account, user=user, is_active=True).exists()
+    return is_member(account=account, user=user)
 
 
 def _check_subject(subject: str | None) -> str:
@@ -163,13 +174,20 @@ def ticket_create(
     assignee: User | None = None,
     status: str | None = None,
     internal_note: str | None = None,
+    requester_contact: dict[str, str] | None = None,
 ) -> Ticket:
     """Open a ticket. ``description`` becomes its first, public comment;
     ``internal_note`` an internal one (agents only). ``actor`` None is the system.
 
+    ``requester_contact`` (``phone``, ``email``, ``name``; the web form's and the API's
+    ``requester``) finds or creates the requester in the same transaction: a refused
+    ticket leaves no new requester behind.
+
     With an assignee a ticket starts ``open`` (as in the reference product),
     otherwise ``new``, unless ``status`` says otherwise.
     """
+    if requester_contact is not None:
+        requester = end_user_find_or_create(account=account, **requester_contact) or requester
     subject = _check_subject(subject)
     if via not in Via.values:
         raise ServiceError(VIA_INVALID_MESSAGE, field="via")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from supportcenter import selectors as core_selectors
 from supportcenter.auth import member_required
@@ -22,6 +22,7 @@ def _add_error(form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
+@require_GET
 @member_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
     account = request.account
@@ -45,6 +46,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @member_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     account = request.account
@@ -92,6 +94,7 @@ def _saved_message(number: int, changes: dict) -> str:
     return f"{what} on ticket #{number}."
 
 
+@require_http_methods(["GET", "POST"])
 @member_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
     account = request.account
@@ -100,25 +103,15 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():  # a new requester goes too if the ticket is refused
-                requester = None
-                if data["phone"].strip():
-                    requester = services.end_user_get_or_create_by_phone(
-                        account=account, phone=data["phone"], name=data["name"], email=data["email"]
-                    )
-                elif data["email"]:
-                    requester = services.end_user_get_or_create_by_email(
-                        account=account, email=data["email"], name=data["name"]
-                    )
-                ticket = services.ticket_create(
-                    account=account,
-                    subject=data["subject"],
-                    description=data["description"],
-                    requester=requester,
-                    via=Via.WEB,
-                    actor=request.user,
-                    assignee=form.assignee_user(),
-                )
+            ticket = services.ticket_create(
+                account=account,
+                subject=data["subject"],
+                description=data["description"],
+                requester_contact={"phone": data["phone"], "email": data["email"], "name": data["name"]},
+                via=Via.WEB,
+                actor=request.user,
+                assignee=form.assignee_user(),
+            )
         except ServiceError as error:
             _add_error(form, error)
         else:

@@ -94,7 +94,7 @@ def run(quick: bool) -> dict:
                 again = Offer.objects.filter(account=s.account, entry_id=attempts["A"].request.queue_entry_id,
                                              state="offered").exists()
             with scopes_disabled():
-                reasons = list(AuditEntry.objects.filter(account=s.account, action="talk.agent_busy_reconciled")
+                reasons = list(AuditEntry.objects.filter(account=s.account, action="agent_presence.reconcile")
                                .values_list("data", flat=True))
             resolved = 0
             a_busy, a_request, a_entry, a_status = after["A"]
@@ -123,7 +123,7 @@ def run(quick: bool) -> dict:
             if c_request == "in_progress":
                 notes.append("C's request stays in_progress after its agent is freed (no end of the customer's dial "
                              "was ever heard; the code documents only the agent's freeing)")
-            notes.append(f"{len(reasons)} audit entries talk.agent_busy_reconciled: "
+            notes.append(f"{len(reasons)} audit entries agent_presence.reconcile: "
                          + "; ".join(str((r or {}).get("reason", r)) for r in reasons))
             if len(reasons) != 3:
                 failures.append(f"{len(reasons)} audit entries for 3 freed agents")

@@ -11,13 +11,6 @@ from __future__ import annotations
 
 from supportcenter.consumers import AccountSocketConsumer
 
-ACTIONS_OVER_HTTP_MESSAGE = "The socket only carries hints; send actions to the API over HTTP."
-
 
 class AgentConsoleConsumer(AccountSocketConsumer):
-    async def receive_json(self, content, **kwargs) -> None:
-        # A keep-alive for proxies that close idle sockets; nothing else is accepted here.
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-            return
-        await self.send_json({"type": "error", "payload": {"description": ACTIONS_OVER_HTTP_MESSAGE}})
+    """The console's socket: the account's hints and the agent's own (offers)."""

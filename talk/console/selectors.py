@@ -3,25 +3,12 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from supportcenter.models import Account, Membership, User
+from supportcenter.models import Account, User
 from talk.models import AgentPresence, Offer
 from talk.routing import offer_payload
 from talk.selectors.routing import agent_presence, current_offer, queue_counts
 
 RECENT_OFFERS = 10
-
-
-def access_member(*, account: Account, user_id: int) -> User | None:
-    """The user ``user_id`` when an active member of ``account``, or None.
-
-    Security contract: a user of another account (or no user at all) answers None,
-    exactly as a missing one, so the caller answers 404 with the same body (SPEC T3).
-    Whether the requester may read or change that member is the caller's check.
-    """
-    membership = (
-        Membership.objects.filter(account=account, user_id=user_id, is_active=True).select_related("user").first()
-    )
-    return membership.user if membership else None
 
 
 def access_agent_offer(*, account: Account, agent: User, offer_id: int) -> Offer | None:

@@ -10,6 +10,7 @@ from django_scopes import scope
 
 from supportcenter.errors import ServiceError
 from talk.models import AgentPresence
+from talk.services.agents import agent_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +20,6 @@ def offline_on_logout(sender, request, user, **kwargs) -> None:
     account = getattr(request, "account", None) if request is not None else None
     if account is None or user is None or not user.is_authenticated:
         return
-    from talk.services.agents import agent_status_set
-
     with scope(account=account):
         if not AgentPresence.objects.filter(account=account, user=user).exclude(
             status=AgentPresence.Status.OFFLINE

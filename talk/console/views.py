@@ -2,7 +2,7 @@
 authoritative state as JSON (what the page reloads after every push, on every
 (re)connect, and by polling while the socket is down), and the agent's device.
 
-Actions (status, Call, Don't answer) go to the API in talk.api_agents, which
+Actions (status, Call, Don't answer) go to the API in talk.api.offers and talk.api.availabilities, which
 re-checks them; the socket (talk.console.consumers) only carries hints.
 """
 from __future__ import annotations
@@ -22,20 +22,6 @@ from talk.console import selectors
 from talk.models import AgentPresence
 from talk.services.agents import agent_device_set
 
-POLL_SECONDS = 4  # fallback refresh while the socket is down (the WSGI demo server has none)
-
-
-def live_poll_seconds() -> int:
-    """How often the page reloads its state even while the socket is up (pushes are hints).
-
-    With the in-memory layer (the embedded demo) a push only reaches sockets of the
-    process that sent it; a routing pass run by the task worker process pushes into
-    its own memory, so the console must not rely on pushes there. With Redis every
-    process's pushes arrive, and this is only a safety net for a lost one.
-    """
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    return POLL_SECONDS if backend.endswith("InMemoryChannelLayer") else 30
-
 
 @require_GET
 @member_required
@@ -44,8 +30,8 @@ def page(request: HttpRequest) -> HttpResponse:
     return render(request, "talk/console.html", {
         "state": state,
         "statuses": AgentPresence.Status.choices,
-        "poll_seconds": POLL_SECONDS,
-        "live_poll_seconds": live_poll_seconds(),
+        "poll_seconds": settings.CONSOLE_POLL_SECONDS,
+        "live_poll_seconds": settings.CONSOLE_LIVE_POLL_SECONDS,
     })
 
 
@@ -54,7 +40,7 @@ class ConsoleStateView(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
-        return Response(selectors.console_state(account=request._request.account, user=request.user))
+        return Response(selectors.console_state(account=request.account, user=request.user))
 
 
 class DeviceInput(serializers.Serializer):
@@ -69,7 +55,7 @@ class DeviceView(APIView):
         body = DeviceInput(data=request.data)
         body.is_valid(raise_exception=True)
         presence = agent_device_set(
-            account=request._request.account, user=request.user, device=body.validated_data["device"],
+            account=request.account, user=request.user, device=body.validated_data["device"],
             actor=request.user,
         )
         return Response({"device": presence.device})

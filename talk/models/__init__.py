@@ -5,7 +5,6 @@ from talk.models.greetings import Greeting
 from talk.models.jobs import ProviderJob
 from talk.models.lines import Line
 from talk.models.routing import Offer
-from talk.models.simulator import SimulatorCall
 from talk.models.telephony import TelephonySettings
 
 __all__ = [
@@ -18,7 +17,6 @@ __all__ = [
     "Offer",
     "ProviderJob",
     "QueueEntry",
-    "SimulatorCall",
     "TelephonySettings",
     "WebhookReceipt",
 ]

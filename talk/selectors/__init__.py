@@ -2,7 +2,6 @@
 from talk.selectors.greetings import (
     access_greeting,
     greeting_list,
-    greeting_say,
     greeting_usage,
     lines_using_greeting,
     prompt_greeting,
@@ -12,13 +11,12 @@ from talk.selectors.lines import (
     callback_caller_id,
     effective_callback_language,
     line_callback_supported,
-    line_for_webhook_token,
     line_greeting,
     line_list,
     line_warnings,
     line_webhook_urls,
 )
-from talk.selectors.telephony import telephony_auth_token, telephony_provider, telephony_settings_get
+from talk.selectors.telephony import telephony_auth_token, telephony_settings_get
 
 __all__ = [
     "access_greeting",
@@ -26,10 +24,8 @@ __all__ = [
     "callback_caller_id",
     "effective_callback_language",
     "greeting_list",
-    "greeting_say",
     "greeting_usage",
     "line_callback_supported",
-    "line_for_webhook_token",
     "line_greeting",
     "line_list",
     "line_warnings",
@@ -37,6 +33,5 @@ __all__ = [
     "lines_using_greeting",
     "prompt_greeting",
     "telephony_auth_token",
-    "telephony_provider",
     "telephony_settings_get",
 ]

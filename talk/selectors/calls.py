@@ -49,15 +49,3 @@ def queue_position(*, entry: QueueEntry) -> tuple[int, int | None]:
         return position, None
     return position, max(1, round(average.total_seconds() * position / 60))
 
-
-def simulator_calls_of(*, account: Account, user, limit: int = 8):
-    from talk.models import SimulatorCall
-
-    return SimulatorCall.objects.filter(account=account, placed_by=user).select_related("line")[:limit]
-
-
-def access_simulator_call(*, account: Account, call_id: int):
-    """A simulated call of ``account``, or None: another account's id answers None too (SPEC T3)."""
-    from talk.models import SimulatorCall
-
-    return SimulatorCall.objects.filter(account=account, pk=call_id).select_related("line").first()

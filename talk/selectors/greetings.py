@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 
 from supportcenter.models import Account
 from talk import greetings_catalog
-from talk.models import Greeting
+from talk.models import Greeting, Line
 from talk.voices import FALLBACK_LANGUAGE, voice_language
 
 
@@ -34,21 +34,11 @@ def prompt_greeting(*, account: Account, category: str, language: str) -> Greeti
     return found.get(keys[0]) or found.get(keys[1])
 
 
-def greeting_say(greeting: Greeting, *, key: str = "", number: str = "") -> str:
-    """The greeting's text with its placeholders filled: ``{key}`` and ``{number}``.
-
-    Plain replacement, not ``str.format``: an admin's text may contain other braces.
-    """
-    return greeting.text.replace("{key}", key).replace("{number}", number)
-
-
 GREETING_SLOTS = ("welcome_greeting", "hold_greeting", "callback_greeting", "callback_confirmation_greeting")
 
 
 def lines_using_greeting(*, account: Account, greeting: Greeting) -> QuerySet:
     """The lines of ``account`` that use ``greeting`` in any of their greeting slots."""
-    from talk.models import Line
-
     query = Q()
     for slot in GREETING_SLOTS:
         query |= Q(**{slot: greeting})

@@ -15,6 +15,7 @@ from django_scopes import scopes_disabled
 from supportcenter.models import Account
 from talk.models import Greeting, Line, TelephonySettings
 from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
+from talk.selectors.greetings import prompt_greeting
 from talk.voices import LANGUAGE_NAMES, has_voice, voice_language
 
 # Fixed paths: the webhook views (talk/webhooks) serve them; providers are configured with them.
@@ -118,20 +119,6 @@ def _webhook_line_load(token: str) -> Line | None:
         )
 
 
-def line_for_webhook_token(token: str) -> Line | None:
-    """The line named by a webhook URL's token, with its account, or None (SPEC T5).
-
-    Security contract: this is the one lookup of a line across accounts. The token
-    is a 192-bit secret that belongs to exactly one line, so finding it names the
-    tenant; the caller must still check the provider signature with that account's
-    credentials (``telephony_auth_token``) before trusting anything else.
-    """
-    if not token or len(token) > 64:
-        return None
-    with scopes_disabled():  # the tenant is not known until the token names it
-        return Line.objects.select_related("account").filter(webhook_token=token).first()
-
-
 def _public_base(request: HttpRequest | None) -> str:
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL
@@ -162,9 +149,9 @@ def line_webhook_urls(*, line: Line, request: HttpRequest | None = None) -> dict
 
 
 def line_hook(line: Line, name: str, **query: object) -> str:
-    """A root-relative webhook URL of ``line`` (``talk_webhooks:<name>``); TwiML points at
+    """A root-relative webhook URL of ``line`` (``talk:webhook_<name>``); TwiML points at
     it and the provider resolves it against the request's own address."""
-    path = reverse(f"talk_webhooks:{name}", kwargs={"token": line.webhook_token})
+    path = reverse(f"talk:webhook_{name}", kwargs={"token": line.webhook_token})
     return f"{path}?{urlencode(query)}" if query else path
 
 
@@ -232,8 +219,6 @@ def line_greeting(*, line: Line, category: str) -> Greeting | None:
     every other category (menu, number entry, read-back, ...) is a system prompt in
     the line's effective callback language (L3).
     """
-    from talk.selectors.greetings import prompt_greeting
-
     slot = {
         Greeting.Category.WELCOME: "welcome_greeting",
         Greeting.Category.HOLD: "hold_greeting",

@@ -4,17 +4,12 @@ from __future__ import annotations
 from supportcenter.models import Account
 from talk import crypto
 from talk.models import TelephonySettings
+from talk.services.telephony import telephony_settings_ensure
 
 
 def telephony_settings_get(*, account: Account) -> TelephonySettings:
     """The account's settings, created on first use (with the simulator's signing secret)."""
-    from talk.services.telephony import telephony_settings_ensure
-
     return telephony_settings_ensure(account=account)
-
-
-def telephony_provider(*, account: Account) -> str:
-    return telephony_settings_get(account=account).provider
 
 
 def telephony_auth_token(*, account: Account) -> str:

@@ -16,8 +16,9 @@ from django.utils import timezone
 from supportcenter.audit import audit_record
 from supportcenter.db import atomic_with_retry
 from supportcenter.errors import ServiceError
-from supportcenter.models import Account, Membership, User
+from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit
+from supportcenter.selectors import is_member
 from talk.enqueue import wake_router
 from talk.models import AgentPresence, Call, CallbackAttempt
 from talk.phone import is_sip_uri, parse_caller_id
@@ -30,14 +31,14 @@ NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 def agent_status_set(*, account: Account, user: User, status: str, actor: User) -> AgentPresence:
     if status not in AgentPresence.Status.values:
         raise ServiceError(STATUS_INVALID_MESSAGE, field="status")
-    if not Membership.objects.filter(account=account, user=user, is_active=True).exists():
+    if not is_member(account=account, user=user):
         raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
     presence, _created = AgentPresence.objects.select_for_update().get_or_create(account=account, user=user)
     if presence.status != status:
         previous = presence.status
         presence.status = status
         presence.save(update_fields=["status", "updated_at"])
-        audit_record(account=account, actor=actor, action="talk.agent_status", target=presence,
+        audit_record(account=account, actor=actor, action="agent_presence.set_status", target=presence,
                      previous=previous, status=status)
         event = {"user": user.pk, "status": status}
         # Every console of the account (the agent's own included) is in the account group.
@@ -65,14 +66,14 @@ def agent_device_set(*, account: Account, user: User, device: str, actor: User) 
             if parsed is None:
                 raise ServiceError(DEVICE_INVALID_MESSAGE, field="device")
             value = parsed
-    if not Membership.objects.filter(account=account, user=user, is_active=True).exists():
+    if not is_member(account=account, user=user):
         raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
     presence, _created = AgentPresence.objects.select_for_update().get_or_create(account=account, user=user)
     if presence.device != value:
         previous = presence.device
         presence.device = value
         presence.save(update_fields=["device", "updated_at"])
-        audit_record(account=account, actor=actor, action="talk.agent_device", target=presence,
+        audit_record(account=account, actor=actor, action="agent_presence.set_device", target=presence,
                      previous=previous, device=value)
     return presence
 

@@ -47,6 +47,10 @@ CLOSE_NOTES = {
     CallbackRequest.State.DECLINED: "Every agent declined the callback request (or was offline or on transfers only); it was cancelled.",
     CallbackRequest.State.EXPIRED: "No agent accepted the callback request within {minutes} minutes; it expired and was cancelled.",
 }
+CLOSE_ACTIONS = {  # audit actions: <entity>.<verb>
+    CallbackRequest.State.DECLINED: "callback_request.decline",
+    CallbackRequest.State.EXPIRED: "callback_request.expire",
+}
 RESULT_WORDS = {
     "completed": "answered",
     "busy": "busy",
@@ -204,7 +208,7 @@ def callback_request_close(*, account: Account, request: CallbackRequest, state:
         raise AssertionError(f"callback request {request.pk}: waiting entry but not pending")
     note = CLOSE_NOTES[state].format(minutes=request.line.callback_expiry_minutes)
     _ticket_for(account, request, None, note)
-    audit_record(account=account, actor=None, action=f"callback_request.{state}", target=request)
+    audit_record(account=account, actor=None, action=CLOSE_ACTIONS[state], target=request)
     push_on_commit(account_group(account.pk), "queue.changed", {"line": request.line_id})
     return True
 

@@ -108,7 +108,7 @@ def greeting_create(
     _apply(greeting, {"name": name, "category": category, "language": language, **changes})
     _validate(greeting)
     greeting.save()
-    audit_record(account=account, actor=actor, action="talk.greeting.create", target=greeting, category=greeting.category)
+    audit_record(account=account, actor=actor, action="greeting.create", target=greeting, category=greeting.category)
     return greeting
 
 
@@ -125,7 +125,7 @@ def greeting_update(*, account: Account, greeting: Greeting, actor: User | None,
         if in_use is not None:
             raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="category")
     target.save()
-    audit_record(account=account, actor=actor, action="talk.greeting.update", target=target, fields=sorted(changes))
+    audit_record(account=account, actor=actor, action="greeting.update", target=target, fields=sorted(changes))
     return target
 
 
@@ -135,7 +135,7 @@ def greeting_delete(*, account: Account, greeting: Greeting, actor: User | None)
     in_use = lines_using_greeting(account=account, greeting=greeting).first()
     if in_use is not None:
         raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="base", code="in_use")
-    audit_record(account=account, actor=actor, action="talk.greeting.delete", target=greeting, name=greeting.name)
+    audit_record(account=account, actor=actor, action="greeting.delete", target=greeting, name=greeting.name)
     try:
         with transaction.atomic():  # a line may have picked it since the check above
             Greeting.objects.filter(account=account, pk=greeting.pk).delete()

@@ -14,10 +14,11 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.phone import parse_phone
 from supportcenter.models import LANGUAGE_CHOICES, Account, User
+from supportcenter.phone import parse_phone
 from talk.models import Greeting, Line
 from talk.models.lines import new_webhook_token
+from talk.selectors.greetings import prompt_greeting
 
 NAME_REQUIRED_MESSAGE = "Give the line a name."
 KIND_INVALID_MESSAGE = "Choose the kind of line: phone, sip or digital."
@@ -235,8 +236,6 @@ def _save(line: Line) -> None:
 
 
 def _default_greeting(*, account: Account, category: str) -> Greeting | None:
-    from talk.selectors import prompt_greeting
-
     return prompt_greeting(account=account, category=category, language=account.default_language)
 
 
@@ -257,7 +256,7 @@ def line_create(*, account: Account, actor: User | None, name: str, kind: str, *
     _apply(account=account, line=line, changes={"name": name, "kind": kind, **changes})
     _validate(account=account, line=line)
     _save(line)
-    audit_record(account=account, actor=actor, action="talk.line.create", target=line, kind=line.kind)
+    audit_record(account=account, actor=actor, action="line.create", target=line, kind=line.kind)
     return line
 
 
@@ -274,7 +273,7 @@ def line_update(*, account: Account, line: Line, actor: User | None, **changes: 
     _apply(account=account, line=target, changes=changes)
     _validate(account=account, line=target)
     _save(target)
-    audit_record(account=account, actor=actor, action="talk.line.update", target=target, fields=sorted(changes))
+    audit_record(account=account, actor=actor, action="line.update", target=target, fields=sorted(changes))
     return target
 
 
@@ -291,5 +290,5 @@ def line_webhook_token_regenerate(*, account: Account, line: Line, actor: User |
     """A new webhook token: the old URLs stop working at once (e.g. after a leak)."""
     Line.objects.filter(account=account, pk=line.pk).update(webhook_token=new_webhook_token())
     line.refresh_from_db()
-    audit_record(account=account, actor=actor, action="talk.line.webhook_token_regenerate", target=line)
+    audit_record(account=account, actor=actor, action="line.regenerate_token", target=line)
     return line

@@ -64,7 +64,7 @@ def offer_accept(*, account: Account, offer_id: int, agent: User) -> Offer:
         provider_job_add(account_id=account.pk, kind=ProviderJob.Kind.CONNECT_LIVE_CALL, object_id=offer.pk)
     if not busy:
         raise _gone()  # routing offers only free agents; an agent busy since cannot take it
-    audit_record(account=account, actor=agent, action="talk.offer.accept", target=offer, kind=offer.kind)
+    audit_record(account=account, actor=agent, action="offer.accept", target=offer, kind=offer.kind)
     push_on_commit(user_group(account.pk, agent.pk), "offer.accepted", {"id": offer.pk})
     wake_router(account.pk)  # its pass tells the consoles the queue changed
     return offer
@@ -78,7 +78,7 @@ def offer_decline(*, account: Account, offer_id: int, agent: User) -> Offer:
                       responded_at=now):
         raise _gone()
     offer = Offer.objects.get(pk=offer_id)
-    audit_record(account=account, actor=agent, action="talk.offer.decline", target=offer, kind=offer.kind)
+    audit_record(account=account, actor=agent, action="offer.decline", target=offer, kind=offer.kind)
     push_on_commit(user_group(account.pk, agent.pk), "offer.withdrawn", {"id": offer.pk, "reason": "declined"})
     wake_router(account.pk)
     return offer

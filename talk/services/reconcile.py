@@ -75,7 +75,7 @@ def agents_reconcile(now: datetime | None = None) -> int:
                 pk=presence.pk, busy=True, busy_call=presence.busy_call, busy_attempt=presence.busy_attempt
             ).update(busy=False, busy_since=None, busy_call=None, busy_attempt=None):
                 freed += 1
-                audit_record(account=presence.account, actor=None, action="talk.agent_busy_reconciled",
+                audit_record(account=presence.account, actor=None, action="agent_presence.reconcile",
                              target=presence, reason=reason)
                 wake_router(presence.account_id)
     return freed

@@ -76,7 +76,7 @@ def telephony_settings_update(
     audit_record(
         account=account,
         actor=actor,
-        action="talk.telephony_settings.update",
+        action="telephony_settings.update",
         target=row,
         provider=row.provider,
         twilio_account_sid=row.twilio_account_sid,

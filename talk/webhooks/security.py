@@ -25,6 +25,7 @@ from supportcenter.db import run_atomic
 from talk import crypto, twiml
 from talk.models import Line, TelephonySettings, WebhookReceipt
 from talk.selectors.lines import webhook_line
+from talk.selectors.telephony import telephony_auth_token
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ WebhookView = Callable[[HttpRequest, Line], str]
 
 def _auth_token(line: Line) -> str:
     if line.provider is None:  # no settings row yet: make it (and the simulator's secret)
-        from talk.selectors.telephony import telephony_auth_token
-
         with scope(account=line.account):
             return telephony_auth_token(account=line.account)
     encrypted = line.twilio_token if line.provider == TelephonySettings.Provider.TWILIO else line.simulator_token

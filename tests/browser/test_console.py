@@ -13,12 +13,11 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
+from callsim import gateway
 from talk import routing
-from talk.console import views as console_views
 from talk.models import AgentPresence, Offer
 from talk.services.callback_requests import callback_request_create
 from talk.services.callback_requests import TICKET_SUBJECT
-from talk.telephony import simulator_gateway
 from tests.browser.conftest import sign_in
 from tests.talk.calls_support import CALLER, ClientTransport, make_line
 from tickets.models import Comment, Ticket
@@ -29,8 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def inline_tasks(settings, monkeypatch):
     settings.TASKS_SYNC = True  # the live server's thread reads the same settings
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
-    monkeypatch.setattr(console_views, "POLL_SECONDS", 1)  # the fallback poll, quicker for the test
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
+    settings.CONSOLE_POLL_SECONDS = 1  # the fallback poll, quicker for the test
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from talk.models import AgentPresence, Call, CallbackRequest, Offer, QueueEntry
 from tests.dashboards.history import History, utc
-from tests.talk.calls_support import make_line
+from tests.talk.calls_support import bob_online, main_line, make_line  # noqa: F401  (fixtures)
 
 # 15:00 local on 2026-06-10; local midnight is 04:00Z.
 NOW = utc(2026, 6, 10, 19, 0, 0)

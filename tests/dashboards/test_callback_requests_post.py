@@ -1,6 +1,7 @@
 """POST /api/v2/channels/voice/callback_requests.json (SPEC A1, A3, A4, T3)."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,6 @@ from django_scopes import scope
 
 from talk.models import CallbackRequest, QueueEntry
 from tests.isolation import missing_id
-from tests.talk.calls_support import bob_online, main_line  # noqa: F401
 
 URL = "/api/v2/channels/voice/callback_requests.json"
 pytestmark = pytest.mark.usefixtures("bob_online")
@@ -20,8 +20,6 @@ def body(line_id: int, number: str = "+14155550199", **extra) -> dict:
 
 
 def post(client, data: dict):
-    import json
-
     return client.post(URL, data=json.dumps(data), content_type="application/json")
 
 

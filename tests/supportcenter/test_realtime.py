@@ -30,8 +30,8 @@ async def test_a_member_connects_and_receives_account_and_user_pushes(acme, alic
     connected, _ = await socket.connect()
     assert connected
     assert await socket.receive_json_from() == {"type": "hello", "account": "acme", "role": "admin"}
-    await database_sync_to_async(push_now)(account_group(acme.pk), "queue.counts", {"waiting": 3})
-    assert await socket.receive_json_from(timeout=5) == {"type": "queue.counts", "payload": {"waiting": 3}}
+    await database_sync_to_async(push_now)(account_group(acme.pk), "queue.changed", {"waiting": 3})
+    assert await socket.receive_json_from(timeout=5) == {"type": "queue.changed", "payload": {"waiting": 3}}
     await database_sync_to_async(push_now)(user_group(acme.pk, alice.pk), "offer.new", {"id": 7})
     assert await socket.receive_json_from(timeout=5) == {"type": "offer.new", "payload": {"id": 7}}
     await socket.disconnect()
@@ -45,15 +45,15 @@ async def test_a_push_is_sent_only_after_commit(acme, alice, alice_session):
     def rolled_back() -> None:
         try:
             with transaction.atomic():
-                push_on_commit(account_group(acme.pk), "ghost", {})
+                push_on_commit(account_group(acme.pk), "ticket.updated", {"change": "ghost"})
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
         with transaction.atomic():
-            push_on_commit(account_group(acme.pk), "committed", {})
+            push_on_commit(account_group(acme.pk), "ticket.updated", {"change": "committed"})
 
     await database_sync_to_async(rolled_back)()
-    assert (await socket.receive_json_from(timeout=5))["type"] == "committed"
+    assert (await socket.receive_json_from(timeout=5))["payload"] == {"change": "committed"}
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
 
@@ -63,7 +63,7 @@ async def test_globex_never_receives_acme_pushes(acme, alice, globex, charlie): 
     socket = _socket("globex.localhost", "http://globex.localhost", session)
     assert (await socket.connect())[0]
     await socket.receive_json_from()
-    await database_sync_to_async(push_now)(account_group(acme.pk), "queue.counts", {"waiting": 1})
+    await database_sync_to_async(push_now)(account_group(acme.pk), "queue.changed", {"waiting": 1})
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
 

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django_scopes import scope
 
+from callsim.engine import IDEMPOTENCY_HEADER, SimulatedCall
 from talk import services as talk_services
 from talk.models import AgentPresence, CallbackRequest, Call, Line
 from talk.selectors import line_webhook_urls, telephony_auth_token
-from talk.simulator.engine import IDEMPOTENCY_HEADER, SimulatedCall
 
 CALLER = "+14155550111"
 LINE_NUMBER = "+14155550100"

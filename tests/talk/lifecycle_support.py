@@ -1,7 +1,7 @@
 """What the lifecycle model (test_lifecycle_model.py) drives and reads: callers played by the
 call simulator, a provider that retries and reorders its requests, and what a caller heard.
 
-Callers are placed through the simulator's runner (``talk.simulator.runner``), the same
+Callers are placed through the simulator's runner (``callsim.runner``), the same
 engine ``tests.talk.calls_support.Phone`` drives, but with its state kept in a
 ``SimulatorCall`` row: when an agent accepts a live call, the product's connect task
 redirects the call through the simulator gateway, which only finds calls kept that way.
@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from django_scopes import scope
 from twilio.request_validator import RequestValidator
 
+from callsim import runner
+from callsim.engine import SimulatedCall
+from callsim.models import SimulatorCall
 from supportcenter.models import Account
-from talk.models import Line, SimulatorCall
+from talk.models import Line
 from talk.selectors import line_webhook_urls, telephony_auth_token
 from talk.selectors.lines import line_greeting
-from talk.simulator import runner
-from talk.simulator.engine import SimulatedCall
 from tests.talk.calls_support import ClientTransport
 
 # --- The provider's side of HTTP ----------------------------------------------------

@@ -40,7 +40,7 @@ def test_an_agent_sets_their_own_state(bob_api, acme, bob):  # SPEC R1
     }
     with scope(account=acme):
         assert AgentPresence.objects.get(user=bob).status == "online"
-        assert AuditEntry.objects.filter(action="talk.agent_status", actor=bob).count() == 1
+        assert AuditEntry.objects.filter(action="agent_presence.set_status", actor=bob).count() == 1
     away = put(bob_api, bob.pk, {"availability": {"agent_state": "away"}}).json()["availability"]
     assert (away["agent_state"], away["available"]) == ("away", False)
 
@@ -85,7 +85,7 @@ def test_an_admin_reads_and_sets_any_member(alice_api, acme, alice, dave):  # SP
     assert response.status_code == 200 and response.json()["availability"]["agent_state"] == "transfers_only"
     assert alice_api.get(url(dave.pk)).json()["availability"]["agent_state"] == "transfers_only"
     with scope(account=acme):
-        assert AuditEntry.objects.get(action="talk.agent_status").actor_id == alice.pk
+        assert AuditEntry.objects.get(action="agent_presence.set_status").actor_id == alice.pk
 
 
 def test_globex_cannot_reach_acme_agents(charlie_api, acme, bob, charlie):  # SPEC T3

@@ -99,7 +99,7 @@ def test_exactly_one_call_wins_on_a_live_offer(acme, bob):
         with scope(account=acme):
             assert Offer.objects.get(pk=offer.pk).state == Offer.State.ACCEPTED
             assert QueueEntry.objects.get(pk=offer.entry_id).state == QueueEntry.State.SERVED
-            assert AuditEntry.objects.filter(action="talk.offer.accept", target_id=str(offer.pk)).count() == 1
+            assert AuditEntry.objects.filter(action="offer.accept", target_id=str(offer.pk)).count() == 1
         _free_again(acme, bob)
 
 

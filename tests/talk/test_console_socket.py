@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
-from talk.console.consumers import ACTIONS_OVER_HTTP_MESSAGE
+from supportcenter.consumers import ACTIONS_OVER_HTTP_MESSAGE
 from talk.models import Offer
 from tests.conftest import api_client
 from tests.sockets import session_cookie, socket

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
+from callsim import gateway
 from talk import routing
 from talk.models import AgentPresence, Call, Offer, QueueEntry
 from talk.services.callback_requests import callback_request_create
-from talk.telephony import simulator_gateway
 from tests.talk.calls_support import ClientTransport, make_line, set_presence
 
 ONLINE = AgentPresence.Status.ONLINE
@@ -22,7 +22,7 @@ def inline_tasks(settings, monkeypatch):
     """Tasks run inline after commit (nothing left in the broker); the simulated
     carrier answers through Django's test client."""
     settings.TASKS_SYNC = True
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
 
 
 def route(account) -> list[Offer]:

@@ -9,13 +9,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope
 
+from callsim import gateway
 from talk import dialer, routing
 from talk.enqueue import provider_job_add
 from talk.models import CallbackAttempt, ProviderJob
 from talk.services import offers
 from talk.services import callback_calls
 from talk.services.callback_requests import callback_request_create
-from talk.telephony import simulator_gateway
 from tests.postgres import needs_postgresql
 from tests.talk.calls_support import ClientTransport, set_presence
 
@@ -96,7 +96,7 @@ def test_a_job_that_raises_is_tried_again_later_then_dropped(acme, monkeypatch, 
 @pytest.mark.django_db
 def test_an_accepted_callback_is_a_job_placed_by_the_dialer(acme, bob, main_line, settings, monkeypatch):  # SPEC R5
     settings.TASKS_SYNC = False  # the job waits for a dialer
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
     _accepted_callback(acme, bob, main_line)
     with scope(account=acme):
         attempt = CallbackAttempt.objects.get()
@@ -119,7 +119,7 @@ def test_a_carrier_that_cannot_be_reached_is_retried_not_failed(acme, bob, main_
         def post(self, url, params, headers):
             raise ConnectionRefusedError(111, "Connection refused")
 
-    monkeypatch.setattr(simulator_gateway, "transport_factory", Refusing)
+    monkeypatch.setattr(gateway, "transport_factory", Refusing)
     request = _accepted_callback(acme, bob, main_line)
     dialer.jobs_run_due()
     with scope(account=acme):
@@ -128,7 +128,7 @@ def test_a_carrier_that_cannot_be_reached_is_retried_not_failed(acme, bob, main_
     assert attempt.status == "queued" and request.state == "in_progress"
     [job] = ProviderJob.objects.all()  # the same job, at the attempt's new time
     assert job.run_at == attempt.scheduled_for > timezone.now()
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
     dialer.jobs_run_due(attempt.scheduled_for)
     with scope(account=acme):
         attempt.refresh_from_db()
@@ -139,7 +139,7 @@ def test_a_carrier_that_cannot_be_reached_is_retried_not_failed(acme, bob, main_
 def test_an_attempt_claimed_by_a_dialer_that_died_is_placed_when_its_lease_ends(acme, bob, main_line, settings,
                                                                                  monkeypatch):  # SPEC R5
     settings.TASKS_SYNC = False
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
     _accepted_callback(acme, bob, main_line)
     now = timezone.now()
     job = dialer.job_take(now)

@@ -255,7 +255,7 @@ def test_the_reconciliation_gives_back_a_callback_whose_agent_leg_status_was_los
     with scope(account=acme):
         request.refresh_from_db()
         attempt.refresh_from_db()
-        audit = AuditEntry.objects.get(action="talk.agent_busy_reconciled")
+        audit = AuditEntry.objects.get(action="agent_presence.reconcile")
     assert attempt.status == CallbackAttempt.Status.AGENT_UNREACHED and attempt.agent_leg_ended_at is not None
     assert request.state == CallbackRequest.State.PENDING  # back at its place (R6)
     assert audit.data == {"reason": "the agent's device never reported an answer"}

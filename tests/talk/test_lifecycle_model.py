@@ -37,6 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from callsim import gateway
 from dashboards.selectors import current_queue_activity
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
@@ -45,7 +46,6 @@ from talk.models import AgentPresence, CallbackRequest, Line, Offer, QueueEntry
 from talk.services.agents import agent_status_set
 from talk.services.callback_requests import callback_request_create
 from talk.services.offers import offer_accept, offer_decline
-from talk.telephony import simulator_gateway
 from tests.talk import lifecycle_support as support
 from tests.talk.calls_support import make_line
 from tickets.models import Ticket
@@ -490,7 +490,7 @@ def world(acme, bob, dave, settings, monkeypatch) -> World:
     settings.TASKS_SYNC = True  # tasks (routing, callback calls, live connections) run inline after commit
     settings.ROUTE_INLINE = True  # route in this process after each commit, as with the in-memory layer
     # The provider's network: the simulator posts through Django's test client, recorded.
-    monkeypatch.setattr(simulator_gateway, "transport_factory", lambda: LifecycleMachine.current_transport)
+    monkeypatch.setattr(gateway, "transport_factory", lambda: LifecycleMachine.current_transport)
     line = make_line(acme)
     return World(account=acme, line=line, agents={"bob": bob, "dave": dave}, prompts=support.Prompts.of(line))
 

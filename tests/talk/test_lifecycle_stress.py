@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_scopes import scope
 from twilio.request_validator import RequestValidator
 
+from callsim.engine import SimulatedCall
 from supportcenter.errors import ServiceError
 from talk import routing, twiml
 from talk.models import AgentPresence, Call, CallbackRequest, Offer, QueueEntry
@@ -42,7 +43,6 @@ try:
 except ImportError:  # before the lifecycle rewrite (issue 10)
     from talk.services.calls import callback_request_create
     from talk.services.routing import offer_accept
-from talk.simulator.engine import SimulatedCall
 from tests.conftest import api_client
 from tests.talk.calls_support import LINE_NUMBER, Phone, make_line, set_presence
 from tests.talk.calls_support import ClientTransport as _ClientTransport

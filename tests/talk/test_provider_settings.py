@@ -48,7 +48,7 @@ def test_the_auth_token_is_encrypted_at_rest(acme):  # SPEC T5
 def test_a_simulator_account_gets_a_random_signing_secret_encrypted_too(acme, globex):  # SPEC O1, C9
     with scope(account=acme):
         acme_secret = selectors.telephony_auth_token(account=acme)
-        assert selectors.telephony_provider(account=acme) == "simulator"
+        assert selectors.telephony_settings_get(account=acme).provider == "simulator"
     with scope(account=globex):
         globex_secret = selectors.telephony_auth_token(account=globex)
     assert re.fullmatch(r"[0-9a-f]{32}", acme_secret) and acme_secret != globex_secret
@@ -85,7 +85,7 @@ def test_it_refuses_bad_provider_settings(acme, fields, field, message):  # SPEC
         set_twilio(acme, **fields)
     assert (caught.value.field, caught.value.message) == (field, message)
     with scope(account=acme):
-        assert selectors.telephony_provider(account=acme) == "simulator"
+        assert selectors.telephony_settings_get(account=acme).provider == "simulator"
 
 
 def test_keys_rotate_and_a_wrong_key_cannot_read(settings):
@@ -144,7 +144,7 @@ def test_agents_cannot_read_or_change_provider_settings(bob_api, acme):  # SPEC 
     assert bob_api.get(URL).status_code == 403
     assert put(bob_api, provider="twilio", twilio_account_sid=SID, twilio_auth_token=TOKEN).status_code == 403
     with scope(account=acme):
-        assert selectors.telephony_provider(account=acme) == "simulator"
+        assert selectors.telephony_settings_get(account=acme).provider == "simulator"
 
 
 def test_globex_sees_its_own_settings_not_acmes(charlie_api, charlie_client, acme):  # SPEC T3
@@ -156,7 +156,7 @@ def test_globex_sees_its_own_settings_not_acmes(charlie_api, charlie_client, acm
     assert SID not in page and "not set" in page
     put(charlie_api, provider="simulator", twilio_account_sid="")
     with scope(account=acme):
-        assert selectors.telephony_provider(account=acme) == "twilio"
+        assert selectors.telephony_settings_get(account=acme).provider == "twilio"
 
 
 # --- Page -----------------------------------------------------------------------------

@@ -7,13 +7,13 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
+from callsim import gateway
 from supportcenter.errors import ServiceError
 from talk import routing
 from talk.dialer import jobs_run_due
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Call, Offer, QueueEntry
 from talk.services import offers as services
 from talk.services.callback_requests import callback_request_create
-from talk.telephony import simulator_gateway
 from tests.talk.calls_support import ClientTransport, Phone, set_presence
 from tickets.models import Comment, Ticket
 
@@ -23,7 +23,7 @@ ONLINE, AWAY, OFFLINE, TRANSFERS = "online", "away", "offline", "transfers_only"
 @pytest.fixture(autouse=True)
 def inline_tasks(settings, monkeypatch):
     settings.TASKS_SYNC = True
-    monkeypatch.setattr(simulator_gateway, "transport_factory", ClientTransport)
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
 
 
 @pytest.fixture
@@ -261,7 +261,7 @@ def test_a_hung_up_caller_is_not_offered(acme, main_line, bob):  # SPEC R2
 
 def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_line, bob, run):  # SPEC R5, O1
     from talk.selectors import line_webhook_urls
-    from talk.simulator import runner
+    from callsim import runner
 
     set_presence(acme, bob, ONLINE)
     with scope(account=acme):

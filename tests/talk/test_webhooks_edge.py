@@ -12,9 +12,9 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from twilio.request_validator import RequestValidator
 
+from callsim.engine import ALLOWED_VERBS
 from talk.selectors import telephony_auth_token
 from talk.services.lines import line_update, line_webhook_token_regenerate
-from talk.simulator.engine import ALLOWED_VERBS
 from talk.webhooks.security import FORBIDDEN_BODY
 
 from tests.talk.calls_support import (

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CallsimConfig(AppConfig):
+    name = "callsim"
+    verbose_name = "Call simulator"

@@ -1,0 +1,33 @@
+"""What the Talk API's views share: who may read and write, parsing a body, naming a
+refused field as the client sent it."""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from supportcenter.auth import IsAccountAdmin, IsAccountMember
+from supportcenter.errors import ServiceError
+
+
+class ReadMembersWriteAdmins(APIView):
+    """Members (agents too) may read; only admins may write (SPEC T4)."""
+
+    def get_permissions(self):
+        if self.request.method in permissions.SAFE_METHODS:
+            return [IsAccountMember()]
+        return [IsAccountMember(), IsAccountAdmin()]
+
+
+def rename_error(error: ServiceError, names: dict[str, str]) -> ServiceError:
+    """The service's field name → the field name the API client sent."""
+    return ServiceError(error.message, field=names.get(error.field, error.field), code=error.code)
+
+
+def parse_body(serializer_class, request: Request, key: str) -> dict[str, Any]:
+    """The body's ``key`` object, validated (malformed → 400 InvalidRequest)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data[key]

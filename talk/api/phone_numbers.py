@@ -1,0 +1,292 @@
+"""Phone numbers (lines) in the reference's shape (SPEC A1): a line with its callback
+settings and webhook URLs. Thin views: parse, call a service, answer."""
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from supportcenter.errors import ServiceError
+from supportcenter.pagination import PAGE_PARAMETERS, page_serializer, paginate
+from talk import selectors, services
+from talk.api.base import ReadMembersWriteAdmins, parse_body, rename_error
+from talk.models import Line
+
+
+class PhoneNumberCapabilitiesOutput(serializers.Serializer):
+    voice = serializers.BooleanField()
+    sms = serializers.BooleanField()
+    mms = serializers.BooleanField()
+
+
+class PhoneNumberCallbackOutput(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    available = serializers.BooleanField(help_text="The line's part of SPEC C2 (agent presence not included).")
+    unavailable_reason = serializers.CharField()
+    language = serializers.CharField(help_text="Blank: the account's default language.")
+    effective_language = serializers.CharField()
+    callback_greeting_id = serializers.IntegerField(allow_null=True)
+    confirmation_greeting_id = serializers.IntegerField(allow_null=True)
+    offer_seconds = serializers.IntegerField()
+    expiry_minutes = serializers.IntegerField()
+    key = serializers.CharField()
+    offer_in_greeting = serializers.BooleanField()
+    offer_while_queued = serializers.BooleanField()
+    caller_id_policy = serializers.CharField(help_text="line_number or account_number")
+    outbound_caller_id = serializers.CharField(allow_null=True)
+    retry_attempts = serializers.IntegerField()
+    retry_interval_minutes = serializers.IntegerField()
+    capture_on_first_key = serializers.BooleanField()
+    announce_queue_position = serializers.BooleanField()
+
+
+class PhoneNumberWebhooksOutput(serializers.Serializer):
+    voice_url = serializers.URLField()
+    status_callback_url = serializers.URLField()
+
+
+class PhoneNumberOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    number = serializers.CharField(allow_null=True, help_text="E.164")
+    display_number = serializers.CharField()
+    name = serializers.CharField()
+    nickname = serializers.CharField()
+    country_code = serializers.CharField(allow_null=True)
+    toll_free = serializers.BooleanField()
+    capabilities = PhoneNumberCapabilitiesOutput()
+    kind = serializers.CharField(help_text="phone, sip or digital")
+    line_type = serializers.CharField(help_text="Same as kind (the reference's name)")
+    sip_address = serializers.CharField(allow_null=True)
+    outbound_number = serializers.CharField(allow_null=True)
+    enabled = serializers.BooleanField()
+    welcome_greeting_id = serializers.IntegerField(allow_null=True)
+    hold_greeting_id = serializers.IntegerField(allow_null=True)
+    greeting_ids = serializers.ListField(child=serializers.IntegerField())
+    call_offer_seconds = serializers.IntegerField()
+    callback = PhoneNumberCallbackOutput()
+    webhooks = PhoneNumberWebhooksOutput()
+    warnings = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PhoneNumberEnvelope(serializers.Serializer):
+    phone_number = PhoneNumberOutput()
+
+
+PhoneNumberListEnvelope = page_serializer("PhoneNumberListEnvelope", "phone_numbers", PhoneNumberOutput)
+
+
+def _e164(number) -> str | None:
+    return number.as_e164 if number else None
+
+
+def phone_number_payload(request: Request, line: Line) -> dict[str, Any]:
+    supported, reason = selectors.line_callback_supported(line)
+    number = line.number if line.kind == Line.Kind.PHONE and line.number else None
+    greeting_ids = [
+        pk
+        for pk in (line.welcome_greeting_id, line.hold_greeting_id, line.callback_greeting_id,
+                   line.callback_confirmation_greeting_id)
+        if pk
+    ]
+    return {
+        "id": line.pk,
+        "url": request.build_absolute_uri(f"/api/v2/channels/voice/phone_numbers/{line.pk}.json"),
+        "number": _e164(number),
+        "display_number": number.as_international if number else line.address,
+        "name": line.name,
+        "nickname": line.name,
+        "country_code": _country(number or line.outbound_number),
+        "toll_free": line.is_toll_free,
+        "capabilities": {"voice": True, "sms": False, "mms": False},
+        "kind": line.kind,
+        "line_type": line.kind,
+        "sip_address": line.sip_address or None,
+        "outbound_number": _e164(line.outbound_number),
+        "enabled": line.enabled,
+        "welcome_greeting_id": line.welcome_greeting_id,
+        "hold_greeting_id": line.hold_greeting_id,
+        "greeting_ids": greeting_ids,
+        "call_offer_seconds": line.call_offer_seconds,
+        "callback": {
+            "enabled": line.callback_enabled,
+            "available": supported,
+            "unavailable_reason": reason,
+            "language": line.callback_language,
+            "effective_language": selectors.effective_callback_language(line),
+            "callback_greeting_id": line.callback_greeting_id,
+            "confirmation_greeting_id": line.callback_confirmation_greeting_id,
+            "offer_seconds": line.callback_offer_seconds,
+            "expiry_minutes": line.callback_expiry_minutes,
+            "key": line.callback_key,
+            "offer_in_greeting": line.callback_offer_in_greeting,
+            "offer_while_queued": line.callback_offer_while_queued,
+            "caller_id_policy": line.callback_caller_id_policy,
+            "outbound_caller_id": _e164(line.callback_outbound_caller_id),
+            "retry_attempts": line.callback_retry_attempts,
+            "retry_interval_minutes": line.callback_retry_interval_minutes,
+            "capture_on_first_key": line.callback_capture_on_first_key,
+            "announce_queue_position": line.announce_queue_position,
+        },
+        "webhooks": selectors.line_webhook_urls(line=line, request=request),
+        "warnings": selectors.line_warnings(line),
+        "created_at": line.created_at,
+        "updated_at": line.updated_at,
+    }
+
+
+def _country(number) -> str | None:
+    if not number:
+        return None
+    return phonenumbers.region_code_for_number(number)
+
+
+class PhoneNumberCallbackInput(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False)
+    language = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    callback_greeting_id = serializers.IntegerField(required=False, allow_null=True)
+    confirmation_greeting_id = serializers.IntegerField(required=False, allow_null=True)
+    offer_seconds = serializers.IntegerField(required=False)
+    expiry_minutes = serializers.IntegerField(required=False)
+    key = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    offer_in_greeting = serializers.BooleanField(required=False)
+    offer_while_queued = serializers.BooleanField(required=False)
+    caller_id_policy = serializers.CharField(required=False)
+    outbound_caller_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    retry_attempts = serializers.IntegerField(required=False)
+    retry_interval_minutes = serializers.IntegerField(required=False)
+    capture_on_first_key = serializers.BooleanField(required=False)
+    announce_queue_position = serializers.BooleanField(required=False)
+
+
+class PhoneNumberInput(serializers.Serializer):
+    nickname = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True, help_text="Same as nickname; nickname wins.")
+    kind = serializers.CharField(required=False, help_text="phone, sip or digital; only when creating.")
+    number = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    sip_address = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    outbound_number = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    enabled = serializers.BooleanField(required=False)
+    welcome_greeting_id = serializers.IntegerField(required=False, allow_null=True)
+    hold_greeting_id = serializers.IntegerField(required=False, allow_null=True)
+    call_offer_seconds = serializers.IntegerField(required=False)
+    callback = PhoneNumberCallbackInput(required=False)
+
+
+class PhoneNumberInputEnvelope(serializers.Serializer):
+    phone_number = PhoneNumberInput()
+
+
+# API name → service field (and back, for error details).
+_TOP_FIELDS = {
+    "name": "name",
+    "nickname": "name",
+    "kind": "kind",
+    "number": "number",
+    "sip_address": "sip_address",
+    "outbound_number": "outbound_number",
+    "enabled": "enabled",
+    "welcome_greeting_id": "welcome_greeting",
+    "hold_greeting_id": "hold_greeting",
+    "call_offer_seconds": "call_offer_seconds",
+}
+_CALLBACK_FIELDS = {
+    "enabled": "callback_enabled",
+    "language": "callback_language",
+    "callback_greeting_id": "callback_greeting",
+    "confirmation_greeting_id": "callback_confirmation_greeting",
+    "offer_seconds": "callback_offer_seconds",
+    "expiry_minutes": "callback_expiry_minutes",
+    "key": "callback_key",
+    "offer_in_greeting": "callback_offer_in_greeting",
+    "offer_while_queued": "callback_offer_while_queued",
+    "caller_id_policy": "callback_caller_id_policy",
+    "outbound_caller_id": "callback_outbound_caller_id",
+    "retry_attempts": "callback_retry_attempts",
+    "retry_interval_minutes": "callback_retry_interval_minutes",
+    "capture_on_first_key": "callback_capture_on_first_key",
+    "announce_queue_position": "announce_queue_position",
+}
+LINE_ERROR_FIELDS = {
+    **{service: api for api, service in _TOP_FIELDS.items() if api != "nickname"},
+    **{service: f"callback.{api}" for api, service in _CALLBACK_FIELDS.items()},
+}
+
+
+def _line_changes(data: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for api_name, value in data.items():
+        if api_name == "callback":
+            for sub, sub_value in value.items():
+                changes[_CALLBACK_FIELDS[sub]] = sub_value
+        elif api_name != "nickname":
+            changes[_TOP_FIELDS[api_name]] = value
+    if "nickname" in data:
+        changes["name"] = data["nickname"]
+    return changes
+
+
+class PhoneNumberListView(ReadMembersWriteAdmins):
+    @extend_schema(responses=PhoneNumberListEnvelope, parameters=PAGE_PARAMETERS, summary="List the account's Talk lines (phone numbers)")
+    def get(self, request: Request) -> Response:
+        lines = selectors.line_list(account=request.account)
+        body = paginate(request, lines, "phone_numbers", lambda line: phone_number_payload(request, line))
+        return Response(PhoneNumberListEnvelope(body).data)
+
+    @extend_schema(
+        request=PhoneNumberInputEnvelope,
+        responses={201: PhoneNumberEnvelope},
+        summary="Add a line (admins)",
+    )
+    def post(self, request: Request) -> Response:
+        changes = _line_changes(parse_body(PhoneNumberInputEnvelope, request, "phone_number"))
+        try:
+            line = services.line_create(
+                account=request.account,
+                actor=request.user,
+                name=changes.pop("name", ""),
+                kind=changes.pop("kind", ""),
+                **changes,
+            )
+        except ServiceError as error:
+            raise rename_error(error, LINE_ERROR_FIELDS) from error
+        line = selectors.access_line(account=request.account, line_id=line.pk)
+        return Response(
+            PhoneNumberEnvelope({"phone_number": phone_number_payload(request, line)}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PhoneNumberDetailView(ReadMembersWriteAdmins):
+    def _line(self, request: Request, line_id: int) -> Line:
+        line = selectors.access_line(account=request.account, line_id=line_id)
+        if line is None:
+            raise Http404
+        return line
+
+    @extend_schema(responses=PhoneNumberEnvelope, summary="A line with its callback settings and webhook URLs")
+    def get(self, request: Request, line_id: int) -> Response:
+        line = self._line(request, line_id)
+        return Response(PhoneNumberEnvelope({"phone_number": phone_number_payload(request, line)}).data)
+
+    @extend_schema(
+        request=PhoneNumberInputEnvelope,
+        responses=PhoneNumberEnvelope,
+        summary="Change a line and its callback settings (admins; partial)",
+    )
+    def put(self, request: Request, line_id: int) -> Response:
+        line = self._line(request, line_id)
+        changes = _line_changes(parse_body(PhoneNumberInputEnvelope, request, "phone_number"))
+        try:
+            line = services.line_update(account=request.account, line=line, actor=request.user, **changes)
+        except ServiceError as error:
+            raise rename_error(error, LINE_ERROR_FIELDS) from error
+        line = selectors.access_line(account=request.account, line_id=line.pk)
+        return Response(PhoneNumberEnvelope({"phone_number": phone_number_payload(request, line)}).data)

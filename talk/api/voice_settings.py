@@ -1,0 +1,64 @@
+"""The voice provider settings (admins): the simulator or Twilio with its credentials."""
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from supportcenter.auth import IsAccountAdmin, IsAccountMember
+from talk import selectors, services
+from talk.api.base import parse_body
+from talk.models import TelephonySettings
+
+
+class VoiceSettingsOutput(serializers.Serializer):
+    provider = serializers.CharField(help_text="simulator or twilio")
+    twilio_account_sid = serializers.CharField()
+    twilio_auth_token_set = serializers.BooleanField(help_text="The token itself is write-only.")
+    twilio_auth_token_last4 = serializers.CharField()
+
+
+class VoiceSettingsEnvelope(serializers.Serializer):
+    settings = VoiceSettingsOutput()
+
+
+class VoiceSettingsInput(serializers.Serializer):
+    provider = serializers.CharField(required=False)
+    twilio_account_sid = serializers.CharField(required=False, allow_blank=True)
+    twilio_auth_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+
+class VoiceSettingsInputEnvelope(serializers.Serializer):
+    settings = VoiceSettingsInput()
+
+
+def _settings_payload(row: TelephonySettings) -> dict[str, Any]:
+    return {
+        "provider": row.provider,
+        "twilio_account_sid": row.twilio_account_sid,
+        "twilio_auth_token_set": row.twilio_auth_token_set,
+        "twilio_auth_token_last4": row.twilio_auth_token_last4,
+    }
+
+
+class VoiceSettingsView(APIView):
+    permission_classes = [IsAccountMember, IsAccountAdmin]
+
+    @extend_schema(responses=VoiceSettingsEnvelope, summary="The telephony provider (admins)")
+    def get(self, request: Request) -> Response:
+        row = selectors.telephony_settings_get(account=request.account)
+        return Response(VoiceSettingsEnvelope({"settings": _settings_payload(row)}).data)
+
+    @extend_schema(
+        request=VoiceSettingsInputEnvelope,
+        responses=VoiceSettingsEnvelope,
+        summary="Choose the telephony provider and set its credentials (admins; the token is write-only)",
+    )
+    def put(self, request: Request) -> Response:
+        data = parse_body(VoiceSettingsInputEnvelope, request, "settings")
+        row = services.telephony_settings_update(account=request.account, actor=request.user, **data)
+        return Response(VoiceSettingsEnvelope({"settings": _settings_payload(row)}).data)

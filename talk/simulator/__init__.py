@@ -1,1 +1,0 @@
-"""The call simulator (SPEC O1): see engine.py."""
