@@ -9,9 +9,10 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
@@ -56,7 +57,10 @@ class ZendeskTokenAuthentication(authentication.BaseAuthentication):
         return token.user, token
 
     def authenticate_header(self, request) -> str:
-        return 'Basic realm="api"'
+        # A browser shows a password dialog for a Basic challenge (and Chromium's fetch never
+        # settles meanwhile): a page's request gets a challenge it ignores, and the page says
+        # "Signed out" itself. API clients (no session cookie, no Fetch metadata) get Basic.
+        return SESSION_CHALLENGE if from_browser(request._request) else 'Basic realm="api"'
 
 
 class MemberSessionAuthentication(authentication.SessionAuthentication):
@@ -87,14 +91,41 @@ class IsAccountAdmin(permissions.BasePermission):
 ViewFunc = Callable[..., HttpResponse]
 
 
+SESSION_CHALLENGE = 'Session realm="support-center"'
+SIGNED_OUT_BODY = {"error": "SignedOut", "description": "Signed out: sign in again."}
+
+
+def from_browser(request: HttpRequest) -> bool:
+    """A page's own request: it carries the session cookie or the browser's Fetch metadata,
+    and no Authorization header."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return False
+    return bool(request.headers.get("Sec-Fetch-Mode")) or settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def signed_out_response() -> JsonResponse:
+    """What a page's script gets when its session has ended (never a redirect to HTML)."""
+    response = JsonResponse(SIGNED_OUT_BODY, status=401)
+    response["WWW-Authenticate"] = SESSION_CHALLENGE
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return request.path.endswith(".json") or ("application/json" in accept and "text/html" not in accept)
+
+
 def member_required(view: ViewFunc) -> ViewFunc:
-    """A page of an account: needs the account, a login and a membership in it."""
+    """A page of an account: needs the account, a login and a membership in it. A script's
+    request (JSON) from a page whose session ended gets 401 JSON, not the sign-in page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if getattr(request, "account", None) is None:
             return not_found(request)
         if not request.user.is_authenticated or membership_of(request) is None:
+            if _wants_json(request):
+                return signed_out_response()
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
 

@@ -12,7 +12,6 @@
   // Even with the socket up: a push can be lost, or (in-memory layer) sent by another process.
   const livePollMs = Math.max(1, Number(cfg.livePollSeconds || 30)) * 1000;
   const $ = (id) => document.getElementById(id);
-  const csrf = () => document.querySelector("input[name=csrfmiddlewaretoken]").value;
   const withId = (url, id) => url.replace("/0/", `/${id}/`);
 
   const KIND = { live: "Live call", callback: "Callback" };
@@ -176,14 +175,10 @@
     if (loading) return loading;
     loading = (async () => {
       try {
-        const response = await fetch(cfg.stateUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (response.status === 401 || response.status === 403) {
-          setLink("down", "Signed out: reload the page");
-          stopPolling();
-          return;
-        }
-        if (!response.ok) return;
-        const fresh = await response.json();
+        const answer = await SC.request(cfg.stateUrl);
+        if (answer.status === 401 || answer.status === 403) { signOut(); return; }
+        if (!answer.ok) return; // no answer or a time-out: the next poll or reconnect tries again
+        const fresh = answer.payload;
         clockOffset = Date.parse(fresh.server_time) - Date.now();
         const previous = state.offer ? state.offer.id : null;
         state = fresh;
@@ -194,8 +189,6 @@
           if (gone && WITHDRAWN[gone.state]) notice(previous, WITHDRAWN[gone.state]);
         }
         render();
-      } catch (error) {
-        // Network trouble: the next poll or reconnect tries again.
       } finally {
         loading = null;
       }
@@ -211,7 +204,16 @@
     reloadTimer = setTimeout(() => { reloadTimer = null; reload(); }, delay);
   }
 
+  function signOut() { // the session ended: say so (SC shows the notice), stop every timer and the socket
+    setLink("down", "Signed out");
+    stopPolling();
+    clearTimeout(reloadTimer);
+    if (socket) { const closing = socket; socket = null; closing.close(); }
+    document.querySelectorAll(".console-layout button").forEach((button) => { button.disabled = true; });
+  }
+
   function startPolling(every = pollMs) {
+    if (SC.isSignedOut()) return;
     if (pollTimer !== null && pollEvery === every) return; // keep its rhythm across reconnect attempts
     stopPolling();
     pollEvery = every;
@@ -257,12 +259,14 @@
       const wasOpen = socketOpen;
       socketOpen = false;
       socket = null;
+      if (SC.isSignedOut()) return;
       if (wasOpen) reload();
       scheduleReconnect();
     });
   }
 
   function scheduleReconnect() {
+    if (SC.isSignedOut()) return;
     // Backoff 1, 2, 4 … 30 s with jitter; meanwhile the state is polled.
     if (!socketOpen) startPolling();
     const delay = Math.min(30_000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
@@ -273,14 +277,11 @@
 
   // --- Actions over HTTP ---------------------------------------------------------------
   async function send(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify(body === undefined ? {} : body),
+    const answer = await SC.request(url, {
+      method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body === undefined ? {} : body),
     });
-    const payload = await response.json().catch(() => ({}));
-    return { status: response.status, ok: response.ok, payload };
+    if (answer.status === 401) signOut();
+    return answer;
   }
 
   function describe(payload) {
@@ -294,8 +295,7 @@
   document.querySelectorAll("#console-status [data-status]").forEach((button) => {
     button.addEventListener("click", async () => {
       show($("console-status-error"), "");
-      const answer = await send("PUT", cfg.availabilityUrl, { availability: { agent_state: button.dataset.status } })
-        .catch(() => ({ ok: false, payload: { description: "No connection to the server." } }));
+      const answer = await send("PUT", cfg.availabilityUrl, { availability: { agent_state: button.dataset.status } });
       if (!answer.ok) show($("console-status-error"), describe(answer.payload));
       else { state.availability = answer.payload.availability; renderStatus(); renderOffer(); }
       reload();
@@ -329,8 +329,7 @@
     event.preventDefault();
     show($("console-device-error"), "");
     $("console-device-saved").hidden = true;
-    const answer = await send("PUT", cfg.deviceUrl, { device: $("console-device-input").value })
-      .catch(() => ({ ok: false, payload: { description: "No connection to the server." } }));
+    const answer = await send("PUT", cfg.deviceUrl, { device: $("console-device-input").value });
     const input = $("console-device-input");
     input.setAttribute("aria-invalid", String(!answer.ok));
     if (!answer.ok) { show($("console-device-error"), describe(answer.payload)); return; }
@@ -338,7 +337,7 @@
     $("console-device-saved").hidden = false;
   });
 
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) reload(); });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && !SC.isSignedOut()) reload(); });
 
   render();
   setInterval(tick, 1000);

@@ -12,11 +12,18 @@
   let pending = null;
   let live = false;
 
+  function stop() { // the session ended (SC shows "Signed out"): no more requests or reconnects
+    if (state) { state.textContent = "signed out"; state.classList.add("offline"); }
+    if (socket) { const closing = socket; socket = null; closing.close(); }
+  }
+
   async function refresh() {
+    if (SC.isSignedOut()) return;
     try {
-      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const figures = (await response.json()).current_queue_activity || {};
+      const answer = await SC.request(url);
+      if (answer.status === 401) { stop(); return; }
+      if (!answer.ok) return;
+      const figures = answer.payload.current_queue_activity || {};
       for (const tile of section.querySelectorAll("[data-tile]")) {
         const value = figures[tile.dataset.tile];
         if (value === undefined) continue;
@@ -59,6 +66,7 @@
     });
     socket.addEventListener("close", () => {
       live = false;
+      if (SC.isSignedOut()) return;
       if (state) { state.textContent = "polling"; state.classList.add("offline"); }
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
@@ -66,6 +74,7 @@
   }
 
   function tick() {
+    if (SC.isSignedOut()) return;
     refresh();
     setTimeout(tick, live ? 30000 : 5000);
   }

@@ -3,7 +3,6 @@
   const script = document.currentScript;
   const stateUrl = (id) => script.dataset.stateUrl.replace("/0.json", `/${id}.json`);
   const actUrl = (id) => script.dataset.actUrl.replace("/0/act/", `/${id}/act/`);
-  const csrf = () => document.querySelector("input[name=csrfmiddlewaretoken]").value;
   const panel = document.getElementById("sim-call");
   const transcript = document.getElementById("sim-transcript");
   const statusLabel = document.getElementById("sim-status-label");
@@ -40,15 +39,16 @@
   }
 
   async function load(id) {
-    const response = await fetch(stateUrl(id), { headers: { Accept: "application/json" } });
-    if (response.ok) render(await response.json());
+    const answer = await SC.request(stateUrl(id));
+    if (answer.ok) render(answer.payload);
   }
 
   async function post(url, data) {
-    const body = new URLSearchParams(data);
-    const response = await fetch(url, { method: "POST", body, headers: { "X-CSRFToken": csrf() } });
-    const payload = await response.json().catch(() => ({ error: "Unexpected answer from the server." }));
-    return { ok: response.ok, payload };
+    const answer = await SC.request(url, { method: "POST", body: new URLSearchParams(data) });
+    if (answer.ok) return answer;
+    const error = answer.status === 401 ? "Signed out: sign in again."
+      : (answer.payload.error || answer.payload.description || "Unexpected answer from the server.");
+    return { ok: false, payload: { error } };
   }
 
   async function act(action, keys = "") {
