@@ -183,6 +183,13 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
         if not eligible:
             continue
         agent = min(eligible, key=lambda a: seen.get(a.user_id, (0, False))[0])  # cycle (R3, R4)
+        # The entry as it is now, locked until the offer commits: read above without a lock, it
+        # may have become a callback (or been left) since; a capture that comes after this
+        # lock waits, then withdraws the offer it finds (the offer's foreign key alone takes a
+        # lock that does not conflict with changing the entry's kind).
+        if not list(QueueEntry.objects.select_for_update(no_key=True, of=("self",))
+                    .filter(routable_q(), pk=entry.pk, kind=entry.kind).values_list("pk", flat=True)):
+            continue  # the next pass sees it as it is
         seconds = entry.line.callback_offer_seconds if entry.kind == QueueEntry.Kind.CALLBACK else entry.line.call_offer_seconds
         offer = Offer.objects.create(
             account=account, entry=entry, agent_id=agent.user_id, kind=entry.kind, expires_at=now + timedelta(seconds=seconds)

@@ -238,19 +238,19 @@ def _ticket_for(account: Account, request: CallbackRequest, actor: User | None, 
         tickets.comment_add(account=account, ticket=ticket, body=note, public=False, author=None)
         return ticket
     requester = tickets.end_user_get_or_create_by_phone(account=account, phone=request.number)
+    # Every line the system writes is internal: the requester never sees it (no public reply).
+    how = "confirmed by the caller" if request.confirmed else "captured when the caller hung up after the key"
     ticket = tickets.ticket_create(
         account=account,
         subject=TICKET_SUBJECT,
-        description=(
-            f"Callback requested on {request.line.name} for {request.number}"
-            f" ({'confirmed by the caller' if request.confirmed else 'captured when the caller hung up after the key'})."
-        ),
         requester=requester,
         via=Via.VOICE,
         actor=actor,
         assignee=actor,
-        internal_note=note,
+        internal_note=f"Callback requested on {request.line.name} for {request.number} ({how}).",
     )
+    if note:
+        tickets.comment_add(account=account, ticket=ticket, body=note, public=False, author=None)
     CallbackRequest.objects.filter(pk=request.pk).update(ticket=ticket)
     request.ticket = ticket
     return ticket

@@ -180,8 +180,11 @@ def test_accepting_a_callback_places_the_call_and_records_it_on_one_ticket(acme,
     assert presence.busy is False
     [ticket] = _tickets(acme)
     comments = _comments(acme, ticket)
-    assert "Dave Agent accepted the callback request" in comments[0]
+    assert comments[0] == "Callback requested on Main line for +14155550101 (confirmed by the caller)."
+    assert "Dave Agent accepted the callback request" in comments[1]
     assert "answered, talked 42 s" in comments[-1]
+    with scope(account=acme):  # the system's lines are internal: nothing is said to the requester
+        assert not Comment.objects.filter(ticket=ticket, public=True).exists()
 
 
 @pytest.mark.parametrize("number, outcome, words", [("+14155550404", "no_answer", "no answer"), ("+14155550486", "busy", "busy")])
@@ -298,3 +301,22 @@ def test_queue_counts_count_each_kind_once(acme, main_line):  # SPEC R13, D1
     with scope(account=acme):
         [row] = queue_counts(account=acme)
     assert (row["calls_waiting"], row["callbacks_waiting"]) == (2, 1)
+
+
+def test_an_entry_that_became_a_callback_after_the_pass_read_it_is_not_offered_as_live(acme, main_line, bob, monkeypatch):  # SPEC R2, C6
+    # Found by the stress test: the pass read a live caller's entry, the caller's capture then
+    # made it a callback and withdrew the (not yet made) offers, and the pass offered it as a
+    # live call; the open live offer on a callback entry stayed. The pass re-reads the entry
+    # under a lock before offering it.
+    set_presence(acme, bob, ONLINE)
+    with scope(account=acme):
+        call = Call.objects.create(account=acme, line=main_line, provider_call_sid="CAstale", from_raw="+14155550177",
+                                   caller_number="+14155550177", stage=Call.Stage.QUEUED)
+        entry = QueueEntry.objects.create(account=acme, line=main_line, call=call, kind=QueueEntry.Kind.LIVE,
+                                          entered_at=timezone.now())
+        stale = list(routing._waiting_entries(acme))
+        assert [e.kind for e in stale] == [QueueEntry.Kind.LIVE]
+        QueueEntry.objects.filter(pk=entry.pk).update(kind=QueueEntry.Kind.CALLBACK)  # the capture, committed meanwhile
+        monkeypatch.setattr(routing, "_waiting_entries", lambda account: stale)
+        assert routing._offer(acme, timezone.now()) == []
+        assert not Offer.objects.filter(entry=entry).exists()
