@@ -106,7 +106,7 @@ class CurrentQueueActivityView(APIView):
 
     @extend_schema(
         parameters=LINE_PARAMETERS,
-        summary="Callers waiting now: calls, callbacks (D1), agents online, average and longest wait",
+        summary="Callers waiting now: calls, callbacks, agents online, average and longest wait",
         responses=inline_serializer(
             "CurrentQueueActivityEnvelope",
             {"current_queue_activity": inline_serializer("CurrentQueueActivity", _int_fields(*QUEUE_FIELDS))},

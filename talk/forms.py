@@ -42,7 +42,7 @@ class LineGeneralForm(forms.Form):
     enabled = forms.BooleanField(required=False, label="Line enabled")
     welcome_greeting = forms.CharField(required=False, label="Welcome greeting")
     hold_greeting = forms.CharField(required=False, label="Hold greeting")
-    call_offer_seconds = forms.IntegerField(label="Call offer time (seconds)", help_text="How long a live call rings one agent before the next (R3).")
+    call_offer_seconds = forms.IntegerField(label="Call offer time (seconds)", help_text="How long a live call rings one agent before the next.")
 
     def __init__(self, *args, account: Account, line: Line | None = None, **kwargs):
         if line is not None:

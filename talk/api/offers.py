@@ -25,7 +25,7 @@ class OfferOutput(serializers.Serializer):
     entered_at = serializers.DateTimeField(help_text="The caller's original place in the queue.")
     expires_at = serializers.DateTimeField(help_text="The offer goes to the next agent after this.")
     callback_request_id = serializers.IntegerField(allow_null=True)
-    confirmed = serializers.BooleanField(allow_null=True, help_text="Callbacks: false when captured on first key (C8).")
+    confirmed = serializers.BooleanField(allow_null=True, help_text="Callbacks: false when captured on the first key, before the caller confirmed.")
 
 
 class CurrentOfferEnvelope(serializers.Serializer):

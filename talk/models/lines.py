@@ -9,6 +9,7 @@ import secrets
 
 import phonenumbers
 from django.db import models
+from django.db.models.functions import Lower
 from phonenumber_field.modelfields import PhoneNumberField
 
 from supportcenter.models import LANGUAGE_CHOICES, TenantModel
@@ -93,6 +94,8 @@ class Line(TenantModel):
                 condition=models.Q(kind="phone"),
                 name="talk_line_unique_phone_number",
             ),
+            # Agents and the dashboard filter tell lines apart by name (issue 13).
+            models.UniqueConstraint("account", Lower("name"), name="talk_line_unique_name"),
             models.CheckConstraint(
                 condition=~models.Q(kind="digital", callback_enabled=True),
                 name="talk_line_no_callback_on_digital",

@@ -21,6 +21,9 @@ from talk.models.lines import new_webhook_token
 from talk.selectors.greetings import prompt_greeting
 
 NAME_REQUIRED_MESSAGE = "Give the line a name."
+NAME_LENGTH = 100
+NAME_TOO_LONG_MESSAGE = f"Keep the line's name to {NAME_LENGTH} characters."
+NAME_TAKEN_MESSAGE = "Another line of this account already has this name; agents tell lines apart by it."
 KIND_INVALID_MESSAGE = "Choose the kind of line: phone, sip or digital."
 KIND_IMMUTABLE_MESSAGE = "A line's kind cannot be changed; add a new line instead."
 NUMBER_REQUIRED_MESSAGE = "A phone line needs its phone number."
@@ -151,7 +154,11 @@ def _apply(*, account: Account, line: Line, changes: dict[str, Any]) -> None:
             name = str(value or "").strip()
             if not name:
                 raise ServiceError(NAME_REQUIRED_MESSAGE, field="name")
-            line.name = name[:100]
+            if len(name) > NAME_LENGTH:  # never cut silently
+                raise ServiceError(NAME_TOO_LONG_MESSAGE, field="name")
+            if Line.objects.filter(account=account, name__iexact=name).exclude(pk=line.pk).exists():
+                raise ServiceError(NAME_TAKEN_MESSAGE, field="name")
+            line.name = name
         elif field == "kind":
             if value not in Line.Kind.values:
                 raise ServiceError(KIND_INVALID_MESSAGE, field="kind")
@@ -229,7 +236,9 @@ def _save(line: Line) -> None:
     try:
         with transaction.atomic():  # a savepoint: the unique number may race with another admin
             line.save()
-    except IntegrityError:
+    except IntegrityError as error:
+        if "talk_line_unique_name" in str(error):  # two admins naming two lines alike at once
+            raise ServiceError(NAME_TAKEN_MESSAGE, field="name") from None
         if line.kind == Line.Kind.PHONE:
             raise ServiceError(NUMBER_TAKEN_MESSAGE, field="number") from None
         raise

@@ -158,6 +158,13 @@ def test_the_general_tab_shows_refusals_next_to_the_field(alice_client, acme):  
     )
     assert response.status_code == 400
     assert line_services.SIP_ADDRESS_INVALID_MESSAGE in response.content.decode()
+    response = alice_client.post(  # a name another line has: said in the form, nothing made
+        reverse("talk:line_new"), {"name": "sip", "kind": "phone", "number": "+14155550142", "call_offer_seconds": "30"}
+    )
+    assert response.status_code == 400
+    assert "Another line of this account already has this name" in response.content.decode()
+    with scope(account=acme):
+        assert not Line.objects.filter(number="+14155550142").exists()
 
 
 def test_the_general_tab_saves_and_cannot_change_the_kind(alice_client, line):  # SPEC L1

@@ -149,6 +149,7 @@ def test_the_api_and_the_page_show_the_same_settings(alice_api, alice_client, li
         ("phone", {"number": "0"}, "number", line_services.NUMBER_INVALID_MESSAGE),
         ("phone", {"number": ""}, "number", line_services.NUMBER_REQUIRED_MESSAGE),
         ("phone", {"nickname": ""}, "name", line_services.NAME_REQUIRED_MESSAGE),
+        ("phone", {"nickname": "x" * 101}, "name", line_services.NAME_TOO_LONG_MESSAGE),  # never cut silently
         ("phone", {"kind": "sip"}, "kind", line_services.KIND_IMMUTABLE_MESSAGE),
         ("sip", {"sip_address": "pbx"}, "sip_address", line_services.SIP_ADDRESS_INVALID_MESSAGE),
         ("sip", {"outbound_number": "12"}, "outbound_number", line_services.OUTBOUND_NUMBER_INVALID_MESSAGE),
@@ -268,3 +269,12 @@ def test_pagination_follows_the_zendesk_convention(alice_api, acme):  # SPEC A1
     second = alice_api.get(first["next_page"]).json()
     assert [p["nickname"] for p in second["phone_numbers"]] == ["Line 2"]
     assert second["next_page"] is None and second["previous_page"]
+
+
+def test_two_lines_of_an_account_cannot_share_a_name(alice_api, acme, globex):  # issue 13: agents tell lines apart by name
+    make_line(acme, "Main line")
+    make_line(globex, "Sales")  # another account's names do not count
+    other = make_line(acme, "Sales", number="+14155550143")
+    assert details_of(put(alice_api, other.pk, {"nickname": "  MAIN line "})) == {"name": [line_services.NAME_TAKEN_MESSAGE]}
+    assert reload(other).name == "Sales"
+    assert put(alice_api, other.pk, {"nickname": "Sales"}).status_code == 200  # its own name is its own
