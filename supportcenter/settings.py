@@ -26,7 +26,9 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcd
 SECRET_KEY = env_str("SC_SECRET_KEY") if PRODUCTION else env_str("SC_SECRET_KEY", _DEV_SECRET_KEY)
 if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SC_SECRET_KEY must be a random string of 50 characters or more.")
-DEBUG = env_bool("SC_DEBUG", default=not PRODUCTION)
+# Off unless asked for (SC_DEBUG=true while developing): the demo shows the product's own
+# 404 and 500 pages, never Django's technical pages listing every URL pattern (issue 13).
+DEBUG = env_bool("SC_DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("SC_DEBUG cannot be true when SC_ENV=production.")
 
@@ -109,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "supportcenter.tenancy.account_context",
+                "talk.console.context.agent_status",
             ],
         },
     },

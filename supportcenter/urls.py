@@ -27,6 +27,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
+handler403 = "supportcenter.views.error_403"
 handler404 = "supportcenter.views.error_404"
+handler500 = "supportcenter.views.error_500"

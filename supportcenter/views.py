@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from supportcenter import selectors, services
@@ -124,5 +130,43 @@ def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("api_tokens")
 
 
+# --- Error pages and the favicon ----------------------------------------------------
+# Django calls these only with DEBUG off (with it on, it shows its technical pages, which
+# list every URL pattern and the settings): production, the tests, and the demo unless
+# SC_DEBUG asks for them.
+SERVER_ERROR_BODY = {"error": "ServerError", "description": "Something went wrong on our side. Try again."}
+FORBIDDEN_API_ERROR = "Forbidden"
+
+
 def error_404(request: HttpRequest, exception=None) -> HttpResponse:
     return not_found(request)
+
+
+def error_403(request: HttpRequest, exception=None) -> HttpResponse:
+    """A refused page says why (the exception's message is written for people) and
+    leads back to the start page; the API answers JSON like its other errors."""
+    message = str(exception or "")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": FORBIDDEN_API_ERROR, "description": message or "Forbidden"}, status=403)
+    return TemplateResponse(request, "403.html", {"exception": message}, status=403).render()
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    """Rendered without the request's context: the failure may be the database, which the
+    context processors (account, membership) would need again."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(SERVER_ERROR_BODY, status=500)
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@lru_cache(maxsize=1)
+def _favicon_svg() -> bytes:
+    return Path(finders.find("favicon.svg")).read_bytes()
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links to: the same SVG icon."""
+    response = HttpResponse(_favicon_svg(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -27,6 +27,31 @@ document.addEventListener("submit", (event) => {
   if (message && !window.confirm(message)) event.preventDefault();
 });
 
+// Radio groups of buttons (<div role="radiogroup"><button role="radio" aria-checked>): one tab
+// stop, the arrow keys move and choose (as a native radio group), Home/End the ends.
+function radioTabStops(group) {
+  const radios = [...group.querySelectorAll('[role="radio"]')];
+  const checked = radios.find((radio) => radio.getAttribute("aria-checked") === "true") || radios[0];
+  radios.forEach((radio) => { radio.tabIndex = radio === checked ? 0 : -1; });
+}
+document.addEventListener("keydown", (event) => {
+  const radio = event.target.closest && event.target.closest('[role="radio"]');
+  const group = radio && radio.closest('[role="radiogroup"]');
+  if (!group) return;
+  const radios = [...group.querySelectorAll('[role="radio"]')].filter((r) => !r.disabled);
+  const at = radios.indexOf(radio);
+  const moves = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: radios.length - 1 };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = radios[(moves[event.key] + radios.length) % radios.length];
+  next.focus();
+  next.click();
+});
+new MutationObserver((changes) => {
+  changes.forEach((change) => { const group = change.target.closest('[role="radiogroup"]'); if (group) radioTabStops(group); });
+}).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["aria-checked"] });
+document.querySelectorAll('[role="radiogroup"]').forEach(radioTabStops);
+
 // --- Requests from pages (SPEC R13): a time-out on every one, and a session that ended ---
 // SC.request(url, options) → {status, ok, payload}; a network failure or time-out gives
 // status 0. A 401 (the session ended: signed out in another tab, or expired) shows the
@@ -86,4 +111,31 @@ window.SC = (() => {
   }
 
   return { request, csrf, isSignedOut: () => signedOut };
+})();
+
+// The Talk status switch in every page's header: the same API as the console's buttons;
+// the console hears "sc:status" and reloads, and keeps this switch in step with its own.
+(() => {
+  const select = document.getElementById("header-status");
+  if (!select) return;
+  let current = select.value;
+  select.addEventListener("change", async () => {
+    const wanted = select.value;
+    select.disabled = true;
+    const answer = await SC.request(select.dataset.url, {
+      method: "PUT", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ availability: { agent_state: wanted } }),
+    });
+    select.disabled = false;
+    if (answer.ok) {
+      current = answer.payload.availability.agent_state;
+      select.value = current;
+      select.title = "";
+      document.dispatchEvent(new CustomEvent("sc:status", { detail: answer.payload.availability }));
+    } else {
+      select.value = current;
+      select.title = (answer.payload && (answer.payload.description || answer.payload.error)) || "Not changed; try again.";
+    }
+  });
+  document.addEventListener("sc:status-shown", (event) => { current = event.detail; select.value = current; });
 })();

@@ -43,6 +43,73 @@
   let acting = false;
   let noticeFor = null; // the offer the notice speaks of
 
+  // --- Noticing an offer without looking: a tone, the tab's title, a notification ---------
+  const baseTitle = document.title;
+  const consoleBox = $("console-offer");
+  let audio = null; // made or resumed on a click: browsers start sound only after a gesture
+  let titleTimer = null;
+  let tones = 0;
+
+  function audioReady() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    audio = audio || new Context();
+    if (audio.state === "suspended") audio.resume().catch(() => {});
+    return audio;
+  }
+  document.addEventListener("click", audioReady, { capture: true });
+
+  function tone() { // two short beeps, made here: no audio file
+    const ctx = audioReady();
+    if (!ctx) return;
+    [[0, 880], [0.25, 660]].forEach(([at, hz]) => {
+      const oscillator = ctx.createOscillator();
+      const gain = ctx.createGain();
+      const start = ctx.currentTime + at;
+      oscillator.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, start);
+      gain.gain.exponentialRampToValueAtTime(0.25, start + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.2);
+      oscillator.connect(gain).connect(ctx.destination);
+      oscillator.start(start);
+      oscillator.stop(start + 0.22);
+    });
+    tones += 1;
+    consoleBox.dataset.tones = String(tones);
+    consoleBox.dataset.audioState = ctx.state;
+  }
+
+  function flashTitle() { // while an offer waits, the tab's title says so every other second
+    clearInterval(titleTimer);
+    let on = false;
+    titleTimer = setInterval(() => {
+      if (!state.offer || SC.isSignedOut()) { clearInterval(titleTimer); titleTimer = null; document.title = baseTitle; return; }
+      on = !on;
+      document.title = on ? `● ${KIND[state.offer.kind] || "Offer"}: ${state.offer.number || "unknown number"}` : baseTitle;
+    }, 1000);
+  }
+
+  function alertOffer(offer) {
+    tone();
+    flashTitle();
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      const note = new Notification(`${KIND[offer.kind] || "Offer"} for you`, {
+        body: `${offer.number || "Unknown number"} · ${offer.line.name}`, tag: `offer-${offer.id}`,
+      });
+      note.onclick = () => { window.focus(); note.close(); };
+    }
+  }
+
+  const notifyButton = $("console-notify");
+  function renderNotify() {
+    const can = "Notification" in window && Notification.permission === "default";
+    notifyButton.hidden = !can;
+  }
+  notifyButton.addEventListener("click", () => {
+    Notification.requestPermission().then(renderNotify, renderNotify);
+  });
+  renderNotify();
+
   // --- Rendering ------------------------------------------------------------------
   function show(el, text) { el.hidden = !text; el.textContent = text || ""; }
 
@@ -74,6 +141,7 @@
     });
     $("console-availability").textContent = a.call_status === "on_call"
       ? "On a call: new offers wait until you finish." : (STATUS_HINTS[a.agent_state] || "");
+    document.dispatchEvent(new CustomEvent("sc:status-shown", { detail: a.agent_state })); // the header's switch
   }
 
   function renderOffer() {
@@ -182,7 +250,7 @@
         clockOffset = Date.parse(fresh.server_time) - Date.now();
         const previous = state.offer ? state.offer.id : null;
         state = fresh;
-        if (state.offer && state.offer.id !== previous) notice(null, "");
+        if (state.offer && state.offer.id !== previous) { notice(null, ""); alertOffer(state.offer); }
         else if (previous && !state.offer && noticeFor !== previous) {
           // Gone without a word (polling, or a missed push): say what became of it.
           const gone = state.recent.find((item) => item.id === previous);
@@ -322,7 +390,9 @@
   }
 
   $("offer-call").addEventListener("click", () => answerOffer(cfg.acceptUrl, (offer) =>
-    offer.kind === "callback" ? `Calling back ${offer.number}: your device rings first.` : `Connecting you to ${offer.number}.`));
+    offer.kind === "callback"
+      ? `Calling back ${offer.number}: ${state.device ? `your device (${state.device}) rings first` : "your softphone rings first"}.`
+      : `Connecting you to ${offer.number}.`));
   $("offer-decline").addEventListener("click", () => answerOffer(cfg.declineUrl, () => WITHDRAWN.declined));
 
   $("console-device").addEventListener("submit", async (event) => {
@@ -334,9 +404,11 @@
     input.setAttribute("aria-invalid", String(!answer.ok));
     if (!answer.ok) { show($("console-device-error"), describe(answer.payload)); return; }
     $("console-device-input").value = answer.payload.device;
+    state.device = answer.payload.device;
     $("console-device-saved").hidden = false;
   });
 
+  document.addEventListener("sc:status", () => reload()); // changed from the header's switch
   document.addEventListener("visibilitychange", () => { if (!document.hidden && !SC.isSignedOut()) reload(); });
 
   render();
