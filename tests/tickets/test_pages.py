@@ -190,3 +190,16 @@ def test_times_are_shown_in_the_accounts_time_zone(bob_client, acme, bob):  # SP
     ticket = make_ticket(acme)
     html = bob_client.get(f"/tickets/{ticket.number}/").content.decode()
     assert any(f'datetime="{ticket.created_at.year}' in html and offset in html for offset in ("-05:00", "-04:00"))
+
+
+def test_the_requester_panel_shows_each_contact_once(bob_client, acme, bob):  # issue 13, item 4
+    ticket = make_ticket(acme, phone="+14155550123")  # named "Caller" by the helper
+    page = bob_client.get(f"/tickets/{ticket.number}/").content.decode()
+    panel = page[page.index("<dt>Requester</dt>"):page.index("<dt>Assignee</dt>")]
+    assert panel.count("+1 415-555-0123") == 1 and "Caller" in panel
+    with scope(account=acme):
+        ticket.requester.name = ""
+        ticket.requester.save()
+    page = bob_client.get(f"/tickets/{ticket.number}/").content.decode()
+    panel = page[page.index("<dt>Requester</dt>"):page.index("<dt>Assignee</dt>")]
+    assert panel.count("+1 415-555-0123") == 1  # no name: the number once, not as name and number
