@@ -61,7 +61,6 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin_members": page(GET="302 403 200 200"),
     "api_docs": page(GET="200 200 200 200"),
     "api_me": api(GET="401 200 200 200"),
-    "api_redoc": page(GET="200 200 200 200"),
     "api_schema": page(GET="200 200 200 200"),
     "api_token_revoke": page(POST="302 403 302 404"),
     "api_tokens": page(GET="302 403 200 200", POST="302 403 400 400"),
