@@ -139,3 +139,17 @@ window.SC = (() => {
   });
   document.addEventListener("sc:status-shown", (event) => { current = event.detail; select.value = current; });
 })();
+
+// A new line's form: only the chosen kind's fields (a phone number, or a SIP address and
+// its outbound number); a digital line has neither.
+(() => {
+  const kinds = document.querySelectorAll('input[name="kind"]');
+  const blocks = document.querySelectorAll("[data-for-kind]");
+  if (!kinds.length || !blocks.length) return;
+  const show = () => {
+    const chosen = [...kinds].find((radio) => radio.checked);
+    blocks.forEach((block) => { block.hidden = Boolean(chosen) && block.dataset.forKind !== chosen.value; });
+  };
+  kinds.forEach((radio) => radio.addEventListener("change", show));
+  show();
+})();

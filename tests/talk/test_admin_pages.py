@@ -259,7 +259,27 @@ def test_the_callback_tab_refuses_a_digital_line_and_a_sip_line_without_outbound
     response = alice_client.post(reverse("talk:line_callback", args=[sip.pk]), callback_form(sip))
     assert response.status_code == 400
     assert line_services.CALLBACK_SIP_OUTBOUND_MESSAGE in response.content.decode()
+    assert "has no outbound number" not in response.content.decode()  # said once, by the refusal
     assert reload(sip).callback_enabled is False
+
+
+def test_a_digital_lines_callback_tab_has_nothing_to_change_or_save(alice_client, acme):  # SPEC L1; issue 13
+    digital = make_line(acme, "Web", Line.Kind.DIGITAL)
+    page = alice_client.get(reverse("talk:line_callback", args=[digital.pk])).content.decode()
+    assert '<fieldset class="talk-fields" disabled>' in page and "Save changes" not in page
+    assert "Callback cannot be enabled on a digital line." in page
+    phone_page = alice_client.get(reverse("talk:line_callback", args=[make_line(acme).pk])).content.decode()
+    assert '<fieldset class="talk-fields">' in phone_page and "Save changes" in phone_page
+
+
+def test_the_general_tab_shows_only_the_fields_of_the_lines_kind(alice_client, acme):  # SPEC L1; issue 13
+    phone = alice_client.get(reverse("talk:line_detail", args=[make_line(acme).pk])).content.decode()
+    assert 'name="number"' in phone and 'name="sip_address"' not in phone and 'name="outbound_number"' not in phone
+    sip = make_line(acme, "SIP", Line.Kind.SIP)
+    sip_page = alice_client.get(reverse("talk:line_detail", args=[sip.pk])).content.decode()
+    assert 'name="number"' not in sip_page and 'name="sip_address"' in sip_page and 'name="outbound_number"' in sip_page
+    new = alice_client.get(reverse("talk:line_new")).content.decode()  # the chosen kind's, by the page's script
+    assert 'data-for-kind="phone"' in new and 'data-for-kind="sip"' in new
 
 
 def test_the_callback_tab_refuses_a_greeting_of_another_account(alice_client, line, globex):  # SPEC T3
