@@ -100,7 +100,7 @@ def series_svg(buckets: list[Bucket]) -> str:
         (
             f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" '
             'xmlns="http://www.w3.org/2000/svg">'
-            '<title id="chart-title">Calls, callback requests and abandoned calls over time</title>'
+            '<title id="chart-title">Inbound calls, callback requests and abandoned calls over time</title>'
         ),
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 8}" y2="{TOP + plot_h}"/>',
         f'<text class="tick" x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">{peak}</text>',

@@ -27,6 +27,8 @@ def test_alice_sees_the_tiles_and_a_server_drawn_chart(alice_client, day):  # SP
         assert label in html
     assert tile(html, "callbacks_waiting") == 1
     assert "<svg" in html and 'class="bar-calls"' in html
+    # The chart's bars are inbound calls (the Inbound tile), and say so: "Total calls" counts outbound too.
+    assert "Inbound calls</span>" in html and "<title id=\"chart-title\">Inbound calls," in html
     assert "js/dashboard.js" in html and "/ws/" not in html.split("<main", 1)[1].split("</main>", 1)[0]
 
 
