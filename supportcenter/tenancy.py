@@ -4,14 +4,17 @@ The account comes from the host's subdomain (``acme.<base domain>``). An API
 request on the bare base domain finds it from its API credential instead. For
 the rest of the request django-scopes holds the account, so a query on a tenant
 table that is not scoped to it raises instead of leaking another account's rows.
+Pages also run in the account's time zone (docs/conventions.md, "Times").
 """
 from __future__ import annotations
 
 from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from supportcenter import tokens
@@ -19,6 +22,16 @@ from supportcenter.models import Account, ApiToken, Membership
 from supportcenter.selectors import active_memberships
 
 NO_ACCOUNT_MESSAGE = "There is no support center at this address."
+API_PREFIX = "/api/"
+
+
+def account_zone(account: Account) -> ZoneInfo:
+    """The zone the account's people read times in (``Account.time_zone``; UTC if unknown here)."""
+    try:
+        return ZoneInfo(account.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        # A name in the choices that this host's tz database lacks: UTC, and labelled so.
+        return ZoneInfo("UTC")
 
 
 def subdomain_from_host(host: str) -> str | None:
@@ -72,14 +85,22 @@ class TenantMiddleware:
         names_account, account = account_for_host(request.get_host())
         if names_account and account is None:
             return not_found(request, NO_ACCOUNT_MESSAGE)
-        if account is None and request.path.startswith("/api/"):
+        is_api = request.path.startswith(API_PREFIX)
+        if account is None and is_api:
             account = account_for_credential(request)
         request.account = account
         request._membership_cache = None
         if account is None:
             # No scope is activated: any tenant query on this request raises.
             return self.get_response(request)
-        with scope(account=account):
+        if is_api:
+            # The API keeps UTC ("...Z"), as Zendesk's reference does: DRF renders (and reads
+            # naive) datetimes in the current zone, so the account's is not activated there.
+            with scope(account=account):
+                return self.get_response(request)
+        # Pages render ``{{ value|date }}`` in the account's zone; ``override`` puts the
+        # previous zone back afterwards (the thread serves other accounts next).
+        with scope(account=account), timezone.override(account_zone(account)):
             return self.get_response(request)
 
 
@@ -117,4 +138,6 @@ def account_context(request: HttpRequest) -> dict:
         "account": getattr(request, "account", None),
         "membership": membership_of(request),
         "base_domain": settings.BASE_DOMAIN,
+        # The zone the page renders in (the account's, activated above): its label.
+        "time_zone": timezone.get_current_timezone_name(),
     }

@@ -190,7 +190,23 @@
     $("console-queues").replaceChildren(...rows);
   }
 
+  // Times in the account's zone (state.time_zone), never the browser's: every page shows
+  // the same wall time for the same moment, labelled with the zone (docs/conventions.md).
+  let clock = { zone: null, format: null };
+  function wallTime(iso) {
+    if (clock.zone !== state.time_zone) {
+      let format = null;
+      try {
+        format = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: state.time_zone });
+      } catch (error) { /* a zone this browser does not know: read the wall time off the ISO string */ }
+      clock = { zone: state.time_zone, format };
+    }
+    // The server writes the ISO string in the account's offset, so its HH:MM is that wall time too.
+    return clock.format ? clock.format.format(new Date(iso)) : iso.slice(11, 16);
+  }
+
   function renderRecent() {
+    $("console-time-zone").textContent = `Times in ${state.time_zone}`;
     const items = state.recent.map((item) => {
       const li = document.createElement("li");
       const what = document.createElement("span");
@@ -205,7 +221,8 @@
       const when = document.createElement("time");
       when.className = "muted";
       when.dateTime = item.offered_at;
-      when.textContent = new Date(item.offered_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      when.title = state.time_zone;
+      when.textContent = wallTime(item.offered_at);
       li.append(what, " ", line, " ", outcome);
       if (item.ticket) {
         const ticket = document.createElement("a");

@@ -1,9 +1,13 @@
 """Reads of the agent console and its API (SPEC R1, R5, R6, R13). Every one takes the account."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django.utils import timezone
 
 from supportcenter.models import Account, User
+from supportcenter.tenancy import account_zone
 from talk.models import AgentPresence, Offer
 from talk.routing import offer_payload
 from talk.selectors.routing import agent_presence, current_offer, queue_counts
@@ -45,8 +49,14 @@ def current_offer_payload(*, account: Account, agent: User) -> dict | None:
     return offer_payload(offer) if offer is not None else None
 
 
+def _local_iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """ISO-8601 with the account zone's offset: its wall time is the one the page shows."""
+    return moment.astimezone(zone).isoformat() if moment is not None else None
+
+
 def recent_activity(*, account: Account, agent: User, limit: int = RECENT_OFFERS) -> list[dict]:
-    """The agent's last offers and what became of them, newest first."""
+    """The agent's last offers and what became of them, newest first, times in the account's zone."""
+    zone = account_zone(account)
     rows = (
         Offer.objects.filter(account=account, agent=agent)
         .exclude(state=Offer.State.OFFERED)
@@ -59,8 +69,8 @@ def recent_activity(*, account: Account, agent: User, limit: int = RECENT_OFFERS
             "ticket": _ticket_number(offer),
             "state": offer.state,
             "state_label": offer.get_state_display(),
-            "offered_at": offer.created_at.isoformat(),
-            "responded_at": offer.responded_at.isoformat() if offer.responded_at else None,
+            "offered_at": _local_iso(offer.created_at, zone),
+            "responded_at": _local_iso(offer.responded_at, zone),
         }
         for offer in rows
     ]
@@ -73,6 +83,7 @@ def _ticket_number(offer: Offer) -> int | None:
 
 def console_state(*, account: Account, user: User) -> dict:
     """Everything the console shows, authoritative: what the page reloads after each hint (R13)."""
+    zone = account_zone(account)
     return {
         "user": {"id": user.pk, "name": user.name},
         "availability": availability(account=account, user=user),
@@ -80,5 +91,7 @@ def console_state(*, account: Account, user: User) -> dict:
         "offer": current_offer_payload(account=account, agent=user),
         "queues": queue_counts(account=account),
         "recent": recent_activity(account=account, agent=user),
-        "server_time": timezone.now().isoformat(),
+        "server_time": _local_iso(timezone.now(), zone),
+        # The console formats times in this zone, whatever the browser's (docs/conventions.md, "Times").
+        "time_zone": zone.key,
     }
