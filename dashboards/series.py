@@ -10,7 +10,8 @@ from django.db.models.functions import TruncDay, TruncHour
 from django.utils.html import escape
 
 from dashboards.selectors import for_lines
-from dashboards.timeframes import Timeframe, account_zone
+from dashboards.timeframes import Timeframe
+from supportcenter.tenancy import account_zone
 from supportcenter.models import Account
 from talk.models import Call, CallbackRequest
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from supportcenter.models import Account
+from supportcenter.tenancy import account_zone
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,6 @@ class Timeframe:
     @property
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
-
-
-def account_zone(account: Account) -> ZoneInfo:
-    return ZoneInfo(account.time_zone or "UTC")
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

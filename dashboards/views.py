@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET
 
 from dashboards import selectors
 from dashboards.series import call_series, series_svg
-from dashboards.timeframes import account_zone, timeframe_for_days, timeframe_today
+from dashboards.timeframes import timeframe_for_days, timeframe_today
+from supportcenter.tenancy import account_zone
 from supportcenter.auth import member_required
 from supportcenter.models import Account
 from supportcenter.tenancy import not_found

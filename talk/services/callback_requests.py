@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportcenter.audit import audit_record
+from supportcenter.tenancy import account_zone
 from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
@@ -326,7 +327,8 @@ def callback_customer_result(*, account: Account, attempt: CallbackAttempt, resu
         when = timezone.now() + timedelta(minutes=line.callback_retry_interval_minutes)
         callback_request_note(account=account, request=request, note=(
             f"Callback attempt {attempt.number} to {request.number}: {words}. "
-            f"Trying again at {timezone.localtime(when).strftime('%H:%M')} (retry policy)."))
+            f"Trying again at {timezone.localtime(when, account_zone(account)).strftime('%H:%M')} "
+            f"{account_zone(account).key} time (retry policy)."))
         callback_attempt_schedule(account=account, request_id=request.pk, agent=attempt.agent, when=when)
         return
     _finish(request, Request.FAILED, RESULT_OUTCOMES.get(result, CallbackRequest.Outcome.FAILED))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -204,6 +205,8 @@ def test_a_customer_who_does_not_answer_is_not_retried_by_default(acme, main_lin
 def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC R10, L7
     from tests.talk.calls_support import make_line
 
+    acme.time_zone = "Asia/Tokyo"  # the note's time is the account's, and says so
+    acme.save(update_fields=["time_zone"])
     line = make_line(acme, callback_retry_attempts=1, callback_retry_interval_minutes=5)
     set_presence(acme, dave, ONLINE)
     request = _callback(acme, line, "+14155550404")
@@ -219,6 +222,8 @@ def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC
     assert (request.state, request.attempts) == ("failed", 2)
     comments = _comments(acme, _tickets(acme)[0])
     assert "Trying again" in comments[-2] and "No retries left" in comments[-1]
+    tokyo_hour = timezone.localtime(timezone.now() + timedelta(minutes=5), ZoneInfo("Asia/Tokyo")).strftime("%H:")
+    assert f"at {tokyo_hour}" in comments[-2] and "Asia/Tokyo time" in comments[-2]
 
 
 def test_an_offer_is_accepted_exactly_once(acme, main_line, dave, run):  # SPEC R5
