@@ -25,7 +25,7 @@
   const WITHDRAWN = {
     timed_out: "The offer timed out and went to the next agent.",
     accepted: "Accepted.",
-    declined: "You didn't answer; the caller keeps their place and the next agent is offered it.",
+    declined: "You didn't answer; the caller keeps their place and the next agent is offered it (once every agent has declined a callback, it is cancelled and its ticket says so).",
     withdrawn: "The offer was withdrawn.",
     expired: "The callback request expired.",
   };

@@ -212,12 +212,18 @@ def line_warnings(line: Line) -> list[str]:
     return warnings
 
 
+# L3: these follow the callback message's language, not the line's callback language.
+CALLBACK_MESSAGE_LANGUAGE = {Greeting.Category.CALLBACK_MENU, Greeting.Category.REQUEST_CONFIRMED,
+                             Greeting.Category.ALREADY_WAITING}
+
+
 def line_greeting(*, line: Line, category: str) -> Greeting | None:
     """The greeting a line plays for ``category``: its own pick, else the system default.
 
-    The pick of welcome, hold, callback and callback confirmation is the line's;
-    every other category (menu, number entry, read-back, ...) is a system prompt in
-    the line's effective callback language (L3).
+    The pick of welcome, hold, callback and callback confirmation is the line's; every
+    other category is a system prompt. The prompts after the caller chose another number
+    (entry, read-back, invalid) speak the line's callback language; the 1/2/3 menu and the
+    closing confirmations speak the callback message's language (L3).
     """
     slot = {
         Greeting.Category.WELCOME: "welcome_greeting",
@@ -230,6 +236,8 @@ def line_greeting(*, line: Line, category: str) -> Greeting | None:
         if chosen is not None:
             return chosen
         language = line.account.default_language
+    elif category in CALLBACK_MESSAGE_LANGUAGE:
+        language = line.callback_greeting.language if line.callback_greeting else line.account.default_language
     else:
         language = effective_callback_language(line)
     return prompt_greeting(account=line.account, category=category, language=language)

@@ -13,6 +13,7 @@ from talk.models import AgentPresence
 from talk.services.callback_requests import callback_request_create
 from tests.browser.conftest import sign_in
 from tests.talk.calls_support import CALLER, make_line
+from tests.talk.test_console_support import live_offer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +75,13 @@ def test_the_status_buttons_move_with_the_arrow_keys(page, live_server, acme, bo
     expect(away).to_have_attribute("aria-checked", "true")
     expect(away).to_be_focused()
     assert _status(acme, bob) == "away"
+
+
+def test_a_live_call_offer_has_no_callback_badge(page, live_server, acme, bob):  # SPEC R13
+    line = make_line(acme)
+    sign_in(page, live_server, acme, "bob@acme.test", "/talk/console/")
+    page.get_by_role("radio", name="Online").click()
+    expect(page.get_by_role("radio", name="Online")).to_have_attribute("aria-checked", "true")
+    live_offer(acme, line, bob)
+    expect(page.locator("#offer-kind")).to_have_text("Live call")
+    expect(page.locator("#offer-confirmed")).to_be_hidden()  # "Captured…" belongs to callbacks only

@@ -324,6 +324,22 @@ def test_line_greeting_uses_the_lines_pick_else_system_prompts_in_its_language(a
     assert (welcome.language, welcome.is_system) == ("en", True)
 
 
+def test_the_menu_and_the_confirmations_speak_the_callback_messages_language(acme):  # SPEC L3
+    # The line's callback language is only for the prompts after the caller chose another number.
+    english_offer = make_greeting(acme)
+    japanese_offer = make_greeting(acme, "Japanese offer", language="ja", text="{key}を押してください。")
+    line = make_line(acme, callback_language="ja", callback_greeting=english_offer.pk)
+    Category = Greeting.Category
+    with scope(account=acme):
+        spoken = {c: selectors.line_greeting(line=line, category=c).language for c in (
+            Category.CALLBACK_MENU, Category.REQUEST_CONFIRMED, Category.ALREADY_WAITING,
+            Category.NUMBER_ENTRY, Category.NUMBER_READBACK, Category.NUMBER_INVALID)}
+        assert spoken == {Category.CALLBACK_MENU: "en", Category.REQUEST_CONFIRMED: "en", Category.ALREADY_WAITING: "en",
+                          Category.NUMBER_ENTRY: "ja", Category.NUMBER_READBACK: "ja", Category.NUMBER_INVALID: "ja"}
+        line.callback_greeting = japanese_offer
+        assert selectors.line_greeting(line=line, category=Category.CALLBACK_MENU).language == "ja"
+
+
 @pytest.mark.parametrize(
     ("make", "changes", "expected"),
     [
