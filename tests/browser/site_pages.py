@@ -60,8 +60,16 @@ def admin_pages(objects: dict) -> list[SitePage]:
     ]
 
 
-def agent_pages() -> list[SitePage]:
+def agent_pages(objects: dict) -> list[SitePage]:
+    """An agent's everyday pages, and the admin center refused."""
+    ticket = objects["ticket"]
     return [
+        SitePage("home", "/", "h1"),
+        SitePage("tickets", "/tickets/", "table.tickets"),
+        SitePage("ticket-new", "/tickets/new/", "form.ticket-new"),
+        SitePage("ticket-detail", f"/tickets/{ticket.number}/", "#composer"),
+        SitePage("dashboard", "/dashboard/talk/", "[data-tile]"),
+        SitePage("simulator", "/talk/simulator/", "#sim-dial"),
         SitePage("console", "/talk/console/", "#console-status"),
         SitePage("forbidden", "/admin-center/", "h1"),  # an agent in the admin center: the 403 page
     ]

@@ -56,7 +56,7 @@ def test_it_finds_no_serious_violation_on_any_page(browser, axe, live_server, ac
 
         page.context.clear_cookies()
         sign_in(page, live_server, acme, "bob@acme.test")
-        for site_page in agent_pages():
+        for site_page in agent_pages(objects):
             open_page(page, live_server, acme, site_page)
             found += blocking_violations(axe, page, site_page.name)
     finally:

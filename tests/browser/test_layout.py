@@ -80,7 +80,7 @@ def test_it_fits_every_page_in_the_window(sized_page, live_server, acme, alice, 
 
     page.context.clear_cookies()
     sign_in(page, live_server, acme, "bob@acme.test")
-    for site_page in agent_pages():
+    for site_page in agent_pages(objects):
         open_page(page, live_server, acme, site_page)
         problems.append(fits(page, site_page.name, "agent"))
 

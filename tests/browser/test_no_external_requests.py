@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import account_url, sign_in
-from tests.browser.site_pages import LOGIN, SitePage, admin_pages, make_objects, open_page
+from tests.browser.site_pages import LOGIN, SitePage, admin_pages, agent_pages, make_objects, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,10 +29,16 @@ def test_a_walk_through_every_page_stays_on_this_site(page, live_server, acme, a
         open_page(page, live_server, acme, site_page)
         page.wait_for_load_state("networkidle")
         walked.append(site_page.name)
+    page.context.clear_cookies()
+    sign_in(page, live_server, acme, "bob@acme.test", "/")
+    for site_page in agent_pages(objects):
+        open_page(page, live_server, acme, site_page)
+        page.wait_for_load_state("networkidle")
+        walked.append(f"agent {site_page.name}")
     foreign = sorted({url for url in requested if urlsplit(url).hostname not in ("localhost", "acme.localhost")
                       and not url.startswith(("data:", "blob:"))})
     assert foreign == []
-    # The 404 walk asks for a missing page on purpose; anything else a page logs as an error is a defect.
-    assert [e for e in errors if "404" not in e] == []
-    assert len(walked) == len(admin_pages(objects)) + 1 and len(requested) > 50
+    # The 404 and 403 pages are asked for on purpose; anything else a page logs as an error is a defect.
+    assert [e for e in errors if "404" not in e and "403" not in e] == []
+    assert len(walked) == len(admin_pages(objects)) + 1 + len(agent_pages(objects)) and len(requested) > 50
     assert account_url(live_server, acme, "/api/docs/") in requested
