@@ -239,19 +239,14 @@ def _ticket_for(account: Account, request: CallbackRequest, actor: User | None, 
         tickets.comment_add(account=account, ticket=ticket, body=note, public=False, author=None)
         return ticket
     requester = tickets.end_user_get_or_create_by_phone(account=account, phone=request.number)
-    # Every line the system writes is internal: the requester never sees it (no public reply).
-    how = "confirmed by the caller" if request.confirmed else "captured when the caller hung up after the key"
     ticket = tickets.ticket_create(
-        account=account,
-        subject=TICKET_SUBJECT,
-        requester=requester,
-        via=Via.VOICE,
-        actor=actor,
-        assignee=actor,
-        internal_note=f"Callback requested on {request.line.name} for {request.number} ({how}).",
+        account=account, subject=TICKET_SUBJECT, requester=requester, via=Via.VOICE, actor=actor, assignee=actor,
     )
-    if note:
-        tickets.comment_add(account=account, ticket=ticket, body=note, public=False, author=None)
+    # Every line the system writes is internal (the requester never sees it) and the system's, not the agent's.
+    how = "confirmed by the caller" if request.confirmed else "captured when the caller hung up after the key"
+    for body in (f"Callback requested on {request.line.name} for {request.number} ({how}).", note):
+        if body:
+            tickets.comment_add(account=account, ticket=ticket, body=body, public=False, author=None)
     CallbackRequest.objects.filter(pk=request.pk).update(ticket=ticket)
     request.ticket = ticket
     return ticket

@@ -184,8 +184,9 @@ def test_accepting_a_callback_places_the_call_and_records_it_on_one_ticket(acme,
     assert comments[0] == "Callback requested on Main line for +14155550101 (confirmed by the caller)."
     assert "Dave Agent accepted the callback request" in comments[1]
     assert "answered, talked 42 s" in comments[-1]
-    with scope(account=acme):  # the system's lines are internal: nothing is said to the requester
+    with scope(account=acme):  # the system's lines are internal and the system's: nothing said to the requester
         assert not Comment.objects.filter(ticket=ticket, public=True).exists()
+        assert Comment.objects.filter(ticket=ticket).order_by("created_at").first().author is None
 
 
 @pytest.mark.parametrize("number, outcome, words", [("+14155550404", "no_answer", "no answer"), ("+14155550486", "busy", "busy")])
