@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from dashboards.selectors import for_lines
 from dashboards.timeframes import Timeframe
 from supportcenter.models import Account, Membership
 from supportcenter.selectors import active_memberships
@@ -35,19 +36,21 @@ def _per_agent(rows: QuerySet, agent_field: str, aggregate) -> Coalesce:
     return Coalesce(Subquery(per.annotate(v=aggregate).values("v")[:1], output_field=IntegerField()), Value(0))
 
 
-def agents_activity(*, account: Account, timeframe: Timeframe) -> QuerySet[Membership]:
+def agents_activity(*, account: Account, timeframe: Timeframe, line_ids: list[int] | None = None) -> QuerySet[Membership]:
     """Every active member, with what they did in ``timeframe``.
 
     ``calls_accepted`` / ``calls_denied`` / ``calls_missed``: offers (live calls and
     callbacks) the agent accepted, declined, or let time out, by response time.
     ``total_talk_time``: seconds on live calls they answered (by call start) plus
-    callback attempts they made (by attempt start).
+    callback attempts they made (by attempt start). ``line_ids``: only these lines' work.
     """
-    offers = Offer.objects.filter(account=account, responded_at__gte=timeframe.start, responded_at__lt=timeframe.end)
-    calls = Call.objects.filter(account=account, started_at__gte=timeframe.start, started_at__lt=timeframe.end)
-    attempts = CallbackAttempt.objects.filter(
+    offers = for_lines(Offer.objects.filter(account=account, responded_at__gte=timeframe.start,
+                                            responded_at__lt=timeframe.end), line_ids, "entry__line_id")
+    calls = for_lines(Call.objects.filter(account=account, started_at__gte=timeframe.start,
+                                          started_at__lt=timeframe.end), line_ids)
+    attempts = for_lines(CallbackAttempt.objects.filter(
         account=account, started_at__gte=timeframe.start, started_at__lt=timeframe.end
-    )
+    ), line_ids, "request__line_id")
     presence = AgentPresence.objects.filter(account=account, user_id=OuterRef("user_id"))
     return (
         active_memberships(account=account)
@@ -104,7 +107,8 @@ def _updated(prefix: str = "") -> Coalesce:
     return Coalesce(f"{prefix}ended_at", f"{prefix}answered_at", f"{prefix}started_at")
 
 
-def incremental_calls(*, account: Account, start_time: datetime, now: datetime) -> tuple[list[Call], int]:
+def incremental_calls(*, account: Account, start_time: datetime, now: datetime,
+                      line_ids: list[int] | None = None) -> tuple[list[Call], int]:
     """Calls updated at or after ``start_time`` (oldest first), and the next start time.
 
     A page holds EXPORT_PAGE_SIZE calls plus every further call updated in the same
@@ -113,7 +117,7 @@ def incremental_calls(*, account: Account, start_time: datetime, now: datetime) 
     trap of the reference's clients).
     """
     rows = (
-        Call.objects.filter(account=account)
+        for_lines(Call.objects.filter(account=account), line_ids)
         .annotate(updated=_updated())
         .filter(updated__gte=start_time, updated__lt=now - EXPORT_SETTLE)
         .select_related("queue_entry")

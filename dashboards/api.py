@@ -21,6 +21,10 @@ from rest_framework.views import APIView
 
 from dashboards import activity, selectors
 from dashboards.timeframes import (
+    DAY_RANGE_MESSAGE,
+    FIRST_DAY,
+    LAST_DAY,
+    LAST_TIMESTAMP,
     Timeframe,
     account_zone,
     timeframe_for_days,
@@ -39,11 +43,21 @@ TIMEFRAME_PARAMETERS = [
 ]
 
 
-class StatsQuery(serializers.Serializer):
+class LinesQuery(serializers.Serializer):
     phone_number_ids = serializers.RegexField(r"^\d+(,\d+)*$", required=False)
     line_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class StatsQuery(LinesQuery):
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
+
+    def _day(self, value):
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise serializers.ValidationError(DAY_RANGE_MESSAGE)
+        return value
+
+    validate_start_date = validate_end_date = _day
 
 
 def stats_query(request: Request) -> dict:
@@ -149,7 +163,7 @@ class AgentsActivityView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=[*TIMEFRAME_PARAMETERS, *PAGE_PARAMETERS],
+        parameters=[*LINE_PARAMETERS, *TIMEFRAME_PARAMETERS, *PAGE_PARAMETERS],
         summary="What each agent did in the timeframe (offers accepted, declined, missed; talk time)",
         responses=inline_serializer(
             "AgentsActivityPage",
@@ -162,20 +176,22 @@ class AgentsActivityView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        timeframe = requested_timeframe(request, stats_query(request))
-        rows = activity.agents_activity(account=request.account, timeframe=timeframe)
+        query = stats_query(request)
+        rows = activity.agents_activity(account=request.account, timeframe=requested_timeframe(request, query),
+                                        line_ids=requested_lines(request, query))
         return Response(paginate(request, rows, "agents_activity", activity.agent_activity_payload))
 
 
-class IncrementalQuery(serializers.Serializer):
-    start_time = serializers.IntegerField(min_value=0)
+class IncrementalQuery(LinesQuery):
+    start_time = serializers.IntegerField(min_value=0, max_value=LAST_TIMESTAMP)
 
 
 class IncrementalCallsView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=[OpenApiParameter("start_time", int, required=True, description="Unix time; calls updated since.")],
+        parameters=[OpenApiParameter("start_time", int, required=True, description="Unix time; calls updated since."),
+                    *LINE_PARAMETERS],
         summary="Calls created or updated since start_time (incremental export); follow next_page, stop when count is 0",
         responses=inline_serializer(
             "IncrementalCalls",
@@ -191,9 +207,11 @@ class IncrementalCallsView(APIView):
         query = IncrementalQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         start = datetime.fromtimestamp(query.validated_data["start_time"], tz=UTC)
-        calls, end_time = activity.incremental_calls(account=request.account, start_time=start, now=timezone.now())
+        calls, end_time = activity.incremental_calls(account=request.account, start_time=start, now=timezone.now(),
+                                                     line_ids=requested_lines(request, query.validated_data))
         # Like the reference, next_page is never null: it is where to poll next.
-        next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time})}")
+        lines = {k: v for k, v in query.validated_data.items() if k in ("phone_number_ids", "line_id")}
+        next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time, **lines})}")
         return Response(
             {
                 "calls": [activity.call_export_payload(call) for call in calls],

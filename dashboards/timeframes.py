@@ -29,6 +29,12 @@ class Timeframe:
         return (self.end - self.start).total_seconds()
 
 
+# The days the figures can be asked about (issue 14): outside them a date is refused with a
+# clear error, never a 500 from arithmetic past the calendar's ends.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+LAST_TIMESTAMP = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+DAY_RANGE_MESSAGE = f"Give a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of ``day`` in ``zone``, in UTC.
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from dashboards import selectors
 from dashboards.series import call_series, series_svg
-from dashboards.timeframes import timeframe_for_days, timeframe_today
+from dashboards.timeframes import DAY_RANGE_MESSAGE, FIRST_DAY, LAST_DAY, timeframe_for_days, timeframe_today
 from supportcenter.tenancy import account_zone
 from supportcenter.auth import member_required
 from supportcenter.models import Account
@@ -53,6 +53,9 @@ def talk_dashboard(request: HttpRequest) -> HttpResponse:
     except ValueError:
         first = last = None
         error = BAD_DATE_MESSAGE
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (first, last)):
+        first = last = None
+        error = f"{DAY_RANGE_MESSAGE} Showing today instead."
     if first or last:
         timeframe = timeframe_for_days(account=account, first_day=first or last, last_day=last or today, now=now)
     else:

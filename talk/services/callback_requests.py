@@ -18,18 +18,30 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportcenter.audit import audit_record
-from supportcenter.tenancy import account_zone
 from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
 from supportcenter.realtime import account_group, push_on_commit
+from supportcenter.tenancy import account_zone
 from talk.enqueue import provider_job_add, wake_router
 from talk.lifecycle import ATTEMPT, REQUEST
-from talk.models import Call, CallbackAttempt, CallbackRequest, Line, ProviderJob, QueueEntry
+from talk.models import (
+    Call,
+    CallbackAttempt,
+    CallbackRequest,
+    Line,
+    ProviderJob,
+    QueueEntry,
+)
 from talk.phone import parse_caller_id
-from talk.selectors.lines import access_line, effective_callback_language, line_callback_supported
+from talk.selectors.lines import (
+    access_line,
+    effective_callback_language,
+    line_callback_supported,
+)
 from talk.selectors.queue import waiting_q
 from talk.services.agents import agent_busy_end
+from talk.services.provider_values import provider_seconds
 from talk.services.queue import offers_withdraw, queue_entry_close, queue_entry_reopen
 from tickets import services as tickets
 from tickets.models import Ticket, Via
@@ -304,6 +316,7 @@ def callback_customer_result(*, account: Account, attempt: CallbackAttempt, resu
     attempt_rows = CallbackAttempt.objects.filter(pk=attempt.pk)
     Status = CallbackAttempt.Status
     dialling = (Status.CALLING_AGENT, Status.CALLING_CUSTOMER)
+    seconds = provider_seconds(seconds)
     if result == "completed":
         if not ATTEMPT.move(attempt_rows, Status.COMPLETED, only_from=dialling, ended_at=timezone.now(),
                             duration_seconds=seconds):

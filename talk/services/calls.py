@@ -22,6 +22,7 @@ from talk.phone import is_sip_uri, parse_caller_id
 from talk.selectors.lines import line_callback_supported
 from talk.services.agents import agent_busy_end
 from talk.services.callback_requests import callback_request_capture, pending_for_number
+from talk.services.provider_values import provider_seconds
 from talk.services.queue import offers_withdraw, queue_entry_close
 
 atomic = transaction.atomic(savepoint=False)
@@ -81,7 +82,7 @@ def call_enqueued(*, call: Call, queue_seconds: int) -> QueueEntry | None:
     """The wait URL was requested: the caller holds in the queue since ``queue_seconds`` ago."""
     if call.ended_at is not None:
         return None  # a late or replayed request of a call that is over (C15)
-    entry = _entry_for(call, entered_at=timezone.now() - timedelta(seconds=max(0, queue_seconds)))
+    entry = _entry_for(call, entered_at=timezone.now() - timedelta(seconds=provider_seconds(queue_seconds) or 0))
     if call.stage != Call.Stage.QUEUED and call.stage != Call.Stage.ENDED:
         _set_stage(call, Call.Stage.QUEUED)
         wake_router(call.account_id)  # listening for an agent again (R2)
@@ -182,7 +183,7 @@ def call_ended(*, call: Call, status: str, duration_seconds: int | None) -> None
         return  # a replay: the first one did it all
     _settle(call)
     call.ended_at = timezone.now()
-    call.duration_seconds = duration_seconds
+    call.duration_seconds = provider_seconds(duration_seconds)
     call.provider_status = status[:16]
     call.stage = Call.Stage.ENDED
     call.save(update_fields=["ended_at", "duration_seconds", "provider_status", "stage"])

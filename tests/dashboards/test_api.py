@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dashboards.timeframes import DAY_RANGE_MESSAGE
 from talk.models import Call, QueueEntry
 from tests.dashboards.history import History
 from tests.isolation import assert_isolated, missing_id
+from tests.talk.calls_support import make_line
 
 STATS = "/api/v2/channels/voice/stats"
 QUEUE_KEYS = {
@@ -167,3 +169,41 @@ def test_acme_token_on_globex_host_is_refused(acme, alice, globex):  # SPEC T3
 
     client = api_client(acme, alice, host=globex)
     assert client.get(f"{STATS}/account_overview.json").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("query", ["start_date=9999-12-31&end_date=9999-12-31", "start_date=0001-01-01&end_date=0001-01-01",
+                                   "end_date=9999-12-31"])
+def test_days_past_the_calendars_ends_are_refused_with_the_field_named(alice_api, query):  # issue 14
+    response = alice_api.get(f"{STATS}/account_overview.json?{query}")
+    assert response.status_code == 400, response.content
+    field = "start_date" if "start_date" in query else "end_date"
+    assert response.json()["details"][field][0]["description"] == DAY_RANGE_MESSAGE
+
+
+@pytest.mark.parametrize("start_time", ["253402300800", "1" * 20, "-1"])
+def test_a_start_time_past_the_calendars_ends_is_refused(alice_api, start_time):  # issue 14
+    response = alice_api.get(f"{STATS}/incremental/calls.json?start_time={start_time}")
+    assert response.status_code == 400 and "start_time" in response.json()["details"]
+
+
+def test_the_dashboard_page_says_so_and_shows_today(alice_client):  # issue 14
+    response = alice_client.get("/dashboard/talk/?start_date=9999-12-31&end_date=9999-12-31")
+    assert response.status_code == 200 and DAY_RANGE_MESSAGE in response.content.decode()
+
+
+@pytest.mark.parametrize("endpoint", ["incremental/calls.json?start_time=0&", "agents_activity.json?"])
+def test_a_line_filter_is_honoured_and_another_accounts_line_is_a_404(alice_api, acme, globex, lines, endpoint):  # issue 14; SPEC T3
+    foreign = make_line(globex, "Theirs", number="+14155550999")
+    assert alice_api.get(f"{STATS}/{endpoint}line_id={foreign.pk}").status_code == 404
+    assert alice_api.get(f"{STATS}/{endpoint}phone_number_ids={missing_id()}").status_code == 404
+    main, _sales = lines
+    assert alice_api.get(f"{STATS}/{endpoint}line_id={main.pk}").status_code == 200
+
+
+def test_the_incremental_export_of_one_line_has_only_its_calls(alice_api, day, lines):  # issue 14; SPEC A1
+    main, sales = lines
+    everything = alice_api.get(f"{STATS}/incremental/calls.json?start_time=0").json()["calls"]
+    assert {call["phone_number_id"] for call in everything} == {main.pk, sales.pk}
+    body = alice_api.get(f"{STATS}/incremental/calls.json?start_time=0&line_id={sales.pk}").json()
+    assert body["calls"] and {call["phone_number_id"] for call in body["calls"]} == {sales.pk}
+    assert f"line_id={sales.pk}" in body["next_page"]  # the next page keeps the filter

@@ -8,12 +8,14 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_scopes import scope
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from twilio.request_validator import RequestValidator
 
 from callsim.engine import ALLOWED_VERBS
 from talk.selectors import telephony_auth_token
+from talk.services.provider_values import LONGEST_SECONDS
 from talk.services.lines import line_update, line_webhook_token_regenerate
 from talk.webhooks.security import FORBIDDEN_BODY
 
@@ -243,3 +245,25 @@ def test_arbitrary_requests_never_get_a_server_error(main_line, name, params, si
         ET.fromstring(response.content)  # a valid document, never empty or broken
     else:
         assert not signed
+
+
+@pytest.mark.parametrize("queue_time", ["99999999999", "-5", "1" * 20])
+def test_an_absurd_queue_time_never_hangs_up_on_a_holding_caller(main_line, acme, queue_time):  # issue 14; SPEC C3, C11
+    _post(main_line, "voice", INCOMING)
+    response = _post(main_line, "wait", {**INCOMING, "CallStatus": "in-progress", "QueueTime": queue_time})
+    assert "Hangup" not in _verbs(response.content) and "Say" in _verbs(response.content)  # the hold loop, not the apology
+    [call] = calls_of(acme)
+    with scope(account=acme):
+        entry = call.queue_entry
+    waited = (timezone.now() - entry.entered_at).total_seconds()
+    assert -5 < waited <= LONGEST_SECONDS + 5  # at most a day, and never in the future
+
+
+@pytest.mark.parametrize(("duration", "kept"), [("-5", None), ("99999999999", LONGEST_SECONDS), ("12", 12)])
+def test_an_absurd_call_duration_never_loses_the_calls_end(main_line, acme, duration, kept):  # issue 14; SPEC C15
+    _post(main_line, "voice", INCOMING)
+    response = _post(main_line, "status", {**INCOMING, "CallStatus": "completed", "CallDuration": duration})
+    assert response.status_code == 200
+    [call] = calls_of(acme)
+    assert call.ended_at is not None and call.stage == "ended"
+    assert call.duration_seconds == kept
