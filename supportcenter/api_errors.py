@@ -5,6 +5,8 @@ as a missing one (SPEC T3), so nothing about the object may leak into it.
 """
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -49,7 +51,13 @@ class RecordInvalid(exceptions.APIException):
         self.details = details
 
 
+TOO_LARGE_BODY = {"error": "RequestTooLarge",
+                  "description": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."}
+
+
 def zendesk_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # an API client gets JSON, not the 400 page (issue 14)
+        return Response(TOO_LARGE_BODY, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response(NOT_FOUND_BODY, status=404)
     if isinstance(exc, ServiceError):

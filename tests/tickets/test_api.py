@@ -279,3 +279,12 @@ def test_the_schema_documents_the_ticket_endpoints(client, db):  # SPEC A2
     for path in ("/api/v2/tickets.json", "/api/v2/tickets/{number}.json", "/api/v2/tickets/{number}/comments.json"):
         assert path in schema
     assert "TicketCreateInput" in schema and "CommentOutput" in schema
+
+
+def test_a_body_over_the_limit_gets_413_json_and_writes_nothing(bob_api, acme, settings):  # issue 14, item 3
+    before = _writes(acme)
+    body = json.dumps({"ticket": {"subject": "Big", "comment": {"body": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}}})
+    response = bob_api.post("/api/v2/tickets.json", data=body, content_type="application/json")
+    assert response.status_code == 413 and response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "RequestTooLarge"
+    assert _writes(acme) == before
