@@ -26,12 +26,12 @@ from dashboards.timeframes import (
     LAST_DAY,
     LAST_TIMESTAMP,
     Timeframe,
-    account_zone,
     timeframe_for_days,
     timeframe_today,
 )
 from supportcenter.auth import IsAccountMember
 from supportcenter.pagination import PAGE_PARAMETERS, paginate
+from supportcenter.tenancy import account_zone
 
 LINE_PARAMETERS = [
     OpenApiParameter("phone_number_ids", str, description="Comma-separated line (phone number) ids."),
