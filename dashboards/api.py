@@ -22,10 +22,9 @@ from rest_framework.views import APIView
 from dashboards import activity, selectors
 from dashboards.timeframes import (
     DAY_RANGE_MESSAGE,
-    FIRST_DAY,
-    LAST_DAY,
     LAST_TIMESTAMP,
     Timeframe,
+    day_allowed,
     timeframe_for_days,
     timeframe_today,
 )
@@ -53,7 +52,7 @@ class StatsQuery(LinesQuery):
     end_date = serializers.DateField(required=False)
 
     def _day(self, value):
-        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+        if not day_allowed(value):
             raise serializers.ValidationError(DAY_RANGE_MESSAGE)
         return value
 

@@ -35,6 +35,11 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 LAST_TIMESTAMP = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 DAY_RANGE_MESSAGE = f"Give a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
 
+
+def day_allowed(day: date | None) -> bool:
+    """No day given, or one the figures can be asked about."""
+    return day is None or FIRST_DAY <= day <= LAST_DAY
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of ``day`` in ``zone``, in UTC.
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from dashboards import selectors
 from dashboards.series import call_series, series_svg
-from dashboards.timeframes import DAY_RANGE_MESSAGE, FIRST_DAY, LAST_DAY, timeframe_for_days, timeframe_today
+from dashboards.timeframes import DAY_RANGE_MESSAGE, day_allowed, timeframe_for_days, timeframe_today
 from supportcenter.tenancy import account_zone
 from supportcenter.auth import member_required
 from supportcenter.models import Account
@@ -53,7 +53,7 @@ def talk_dashboard(request: HttpRequest) -> HttpResponse:
     except ValueError:
         first = last = None
         error = BAD_DATE_MESSAGE
-    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (first, last)):
+    if not (day_allowed(first) and day_allowed(last)):
         first = last = None
         error = f"{DAY_RANGE_MESSAGE} Showing today instead."
     if first or last:
