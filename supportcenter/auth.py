@@ -16,16 +16,27 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from supportcenter import tokens
+from supportcenter import throttle, tokens
 from supportcenter.models import ApiToken
 from supportcenter.tenancy import membership_of, not_found
 
 AUTH_FAILED_MESSAGE = "Couldn't authenticate you"
+TOO_MANY_FAILURES_MESSAGE = "Too many failed authentications from this address."
 ADMIN_ONLY_MESSAGE = "Only account admins can do this."
 
 
 class ZendeskTokenAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Basic base64(email/token:TOKEN)`` for the request's account."""
+    """``Authorization: Basic base64(email/token:TOKEN)`` for the request's account.
+
+    Failures are throttled per client address (issue 14; supportcenter.throttle): past the
+    limit, a wrong credential answers 429 with ``Retry-After``. A correct token is never
+    refused: tokens carry 240 random bits (supportcenter.tokens), so a guess is hopeless at
+    any rate and refusing the right one would protect nothing, while it would let one
+    client with a revoked token shut out every working integration behind the same
+    address (an office, a CI farm) and cost a query on every request. For the same reason
+    failures are not counted per e-mail: anyone knowing an integrator's e-mail could stop
+    its integration.
+    """
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -34,7 +45,7 @@ class ZendeskTokenAuthentication(authentication.BaseAuthentication):
         credential = tokens.parse_basic_token(header)
         account = getattr(request._request, "account", None)
         if credential is None or account is None:
-            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+            raise _failed(request)
         email, raw_token = credential
         token = (
             ApiToken.objects.filter(
@@ -48,11 +59,11 @@ class ZendeskTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None:
-            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+            raise _failed(request)
         request._request.user = token.user
         # The Django request: DRF's request.user is what is being authenticated here.
         if membership_of(request._request) is None:
-            raise exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
+            raise _failed(request)
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token.user, token
 
@@ -61,6 +72,14 @@ class ZendeskTokenAuthentication(authentication.BaseAuthentication):
         # settles meanwhile): a page's request gets a challenge it ignores, and the page says
         # "Signed out" itself. API clients (no session cookie, no Fetch metadata) get Basic.
         return SESSION_CHALLENGE if from_browser(request._request) else 'Basic realm="api"'
+
+
+def _failed(request) -> exceptions.APIException:
+    """A failed token, counted for the client's address: 401, or 429 past the limit."""
+    lock = throttle.api_auth_failed(request._request)
+    if lock is not None:
+        return exceptions.Throttled(wait=lock.retry_after(), detail=TOO_MANY_FAILURES_MESSAGE)
+    return exceptions.AuthenticationFailed(AUTH_FAILED_MESSAGE)
 
 
 class MemberSessionAuthentication(authentication.SessionAuthentication):

@@ -80,18 +80,23 @@ INSTALLED_APPS = [
     "dashboards",
     "callsim",  # the call simulator: the demo's carrier (plays Twilio against talk's webhooks)
     "demo",  # the demo's seed data and the history seeder (manage.py demo, seed_demo, seed_history)
+    "axes",  # sign-in throttling (issue 14; settings in the throttling block below)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "supportcenter.failures.FailureMiddleware",  # a view's failure: 503 on an outage, else 500 with an id
     "django.middleware.csrf.CsrfViewMiddleware",
     "supportcenter.tenancy.TenantMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lock-out that the sign-in page did not answer itself into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportcenter.urls"
@@ -151,6 +156,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SC_DB_POO
         "min_size": env_int("SC_DB_POOL_MIN", 2, minimum=0),
         "max_size": env_int("SC_DB_POOL_MAX", 12, minimum=1),
         "timeout": 5,  # seconds to wait for a free connection before the request fails
+        # After an outage, give up a failing reconnect loop early: the next request opens a
+        # connection at once instead of waiting for the loop's back-off (measured: answers
+        # again ~0 s after the database is back, where the default left 10-18 s of 503s).
+        "reconnect_timeout": 5,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -258,6 +267,30 @@ STORAGES = {
     },
 }
 
+# --- content security policy (issue 14) ---
+# django-csp 4 (csp.middleware.CSPMiddleware, right after SecurityMiddleware) sends this on
+# every response. Only our own files: no inline script, style or handler anywhere (pages
+# keep their data in data-* attributes and json_script blocks, which are not run).
+# connect-src 'self' covers the pages' WebSockets too: CSP3 matches ws:/wss: of the page's
+# own host and port against 'self' (Chromium, Firefox, Safari 15.4+; tests/browser/test_csp.py
+# proves the console's socket connects). The console's offer tone is WebAudio: no media-src.
+# The API reference (Swagger UI) also needs img-src data: for its icons; its view adds that
+# alone (supportcenter/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# --- end content security policy ---
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -281,12 +314,78 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from validator.swagger.io: the docs page loads nothing from elsewhere (CSP, SPEC A2).
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "LineKindEnum": "talk.models.Line.Kind",
+        "CallKindEnum": ["live", "callback"],
+        "AccountLanguageEnum": "supportcenter.models.LANGUAGE_CHOICES",
+        "VoiceLanguageEnum": "talk.voices.VOICE_LANGUAGES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "supportcenter.schema.add_error_responses",
+    ],
 }
 
+# --- sign-in and token throttling (issue 14) ---
+# supportcenter/throttle.py explains the rules. django-axes' standalone backend refuses a
+# locked sign-in before ModelBackend checks the password; ModelBackend stays the backend
+# that signs people in (and is named in their sessions, so sessions made before survive).
+from datetime import timedelta  # noqa: E402
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "supportcenter.throttle.SignInAttempts"  # the database: shared by every process
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own (limits below)
+AXES_FAILURE_LIMIT = env_int("SC_SIGNIN_EMAIL_FAILURE_LIMIT", 5, minimum=1)  # per e-mail
+SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SC_SIGNIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SC_SIGNIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = True  # the e-mail's failures (SignInAttempts.reset_user_attempts)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends when Retry-After says
+AXES_USERNAME_FORM_FIELD = "username"  # what the form posts and authenticate() receives
+AXES_USERNAME_CALLABLE = "supportcenter.throttle.signin_email"
+AXES_CLIENT_IP_CALLABLE = "supportcenter.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "supportcenter.views.signin_lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # no row per sign-in: the table holds failures only
+AXES_VERBOSE = False  # no banner on every command; failures and lock-outs are still logged
+# Reverse proxies in front that append the client's address to X-Forwarded-For. 0: the
+# header is ignored (anyone can send one) and REMOTE_ADDR is the client. Behind a proxy, set
+# it, or every client shares the proxy's address and its sign-in limit.
+PROXY_COUNT = env_int("SC_PROXY_COUNT", 0, minimum=0)
+# Failed API tokens per client address in a window; then 429 until the window ends.
+# 30 a minute: a client that sends a stale token now and then (or an API checker probing
+# invalid credentials on every operation) keeps its 401s; a guesser is stopped at once.
+API_AUTH_FAILURE_LIMIT = env_int("SC_API_AUTH_FAILURE_LIMIT", 30, minimum=1)
+API_AUTH_FAILURE_WINDOW = timedelta(seconds=env_int("SC_API_AUTH_FAILURE_WINDOW_SECONDS", 60, minimum=1))
+# --- end throttling ---
+
+# Every handler redacts webhook tokens (supportcenter.logs; issue 14, item 6): Django's own
+# "Not Found: /talk/webhooks/<token>/..." lines, runserver's access lines. The "django" and
+# "django.server" loggers are named so that Django's default handlers, which would write
+# unfiltered, are replaced (django.server keeps its format on a filtered handler).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_webhook_tokens": {"()": "supportcenter.logs.RedactWebhookTokens"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_webhook_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_webhook_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("SC_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

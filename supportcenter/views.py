@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -8,13 +9,13 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template import loader
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from supportcenter import selectors, services
+from supportcenter import failures, selectors, services, throttle
 from supportcenter.auth import admin_required, member_required
 from supportcenter.errors import ServiceError
 from supportcenter.tenancy import membership_of, not_found
@@ -36,6 +37,9 @@ class AccountLoginForm(AuthenticationForm):
 
 
 class LoginView(auth_views.LoginView):
+    """Sign-in, throttled (issue 14; supportcenter.throttle): a locked e-mail or address
+    answers 429 with ``Retry-After`` and this page saying for how long."""
+
     template_name = "supportcenter/login.html"
     authentication_form = AccountLoginForm
     redirect_authenticated_user = False
@@ -45,6 +49,60 @@ class LoginView(auth_views.LoginView):
         if request.account is None:
             return landing(request)
         return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # A locked address: say so before anyone types a password for nothing.
+        lock = throttle.signin_lock(request, email=None)
+        if lock is not None:
+            return self.locked(lock)
+        return super().get(request, *args, **kwargs)
+
+    def form_invalid(self, form) -> HttpResponse:
+        # Axes flags the request when it refused a locked sign-in, or this failure locked it.
+        if getattr(self.request, "axes_locked_out", False):
+            email = throttle.signin_email(self.request)
+            return self.locked(_lock_of(self.request, email), email=email or "")
+        return super().form_invalid(form)
+
+    def locked(self, lock: throttle.Lock, *, email: str = "") -> HttpResponse:
+        form = self.get_form_class()(self.request, initial={"username": email})
+        context = self.get_context_data(form=form, locked_message=signin_locked_message(lock))
+        return _locked_response(self.request, self.render_to_response(context, status=429), lock)
+
+
+SIGNIN_LOCKED_MESSAGE = "Too many failed sign-ins. Try again in {wait}."
+
+
+def signin_locked_message(lock: throttle.Lock) -> str:
+    minutes = math.ceil(lock.retry_after() / 60)
+    return SIGNIN_LOCKED_MESSAGE.format(wait="1 minute" if minutes == 1 else f"{minutes} minutes")
+
+
+def _lock_of(request: HttpRequest, email: str | None) -> throttle.Lock:
+    lock = throttle.signin_lock(request, email=email)
+    # Axes said locked on the same rows: a lock ending this very instant still gets its second.
+    return lock or throttle.Lock(timezone.now())
+
+
+def _locked_response(request: HttpRequest, response: TemplateResponse, lock: throttle.Lock) -> HttpResponse:
+    response["Retry-After"] = str(lock.retry_after())
+    response.render()
+    request.signin_locked_response = response  # what axes' middleware passes on
+    return response
+
+
+def signin_lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """``AXES_LOCKOUT_CALLABLE``: axes' middleware replaces a locked-out request's response
+    with this. The sign-in page has answered already; any other sign-in path gets the same
+    page. (Axes' async middleware passes the credentials in the response's place.)"""
+    answered = getattr(request, "signin_locked_response", None)
+    if answered is not None:
+        return answered
+    email = throttle.signin_email(request, credentials if isinstance(credentials, dict) else None)
+    lock = _lock_of(request, email)
+    context = {"form": AccountLoginForm(request, initial={"username": email or ""}),
+               "locked_message": signin_locked_message(lock), "next": ""}
+    return _locked_response(request, TemplateResponse(request, LoginView.template_name, context, status=429), lock)
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -134,7 +192,7 @@ def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 # Django calls these only with DEBUG off (with it on, it shows its technical pages, which
 # list every URL pattern and the settings): production, the tests, and the demo unless
 # SC_DEBUG asks for them.
-SERVER_ERROR_BODY = {"error": "ServerError", "description": "Something went wrong on our side. Try again."}
+SERVER_ERROR_BODY = failures.SERVER_ERROR_BODY  # the 500's envelope (plus its "error_id")
 FORBIDDEN_API_ERROR = "Forbidden"
 
 
@@ -146,17 +204,16 @@ def error_403(request: HttpRequest, exception=None) -> HttpResponse:
     """A refused page says why (the exception's message is written for people) and
     leads back to the start page; the API answers JSON like its other errors."""
     message = str(exception or "")
-    if request.path.startswith("/api/"):
+    if failures.wants_json(request):  # the API, and the pages' JSON routes and scripts
         return JsonResponse({"error": FORBIDDEN_API_ERROR, "description": message or "Forbidden"}, status=403)
     return TemplateResponse(request, "403.html", {"exception": message}, status=403).render()
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
-    """Rendered without the request's context: the failure may be the database, which the
-    context processors (account, membership) would need again."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(SERVER_ERROR_BODY, status=500)
-    return HttpResponseServerError(loader.get_template("500.html").render())
+    """What a middleware raised (a view's exception is answered by supportcenter.failures'
+    middleware first): 503 for an outage of the database or Redis, else 500 with an error id;
+    JSON for the API, a page rendered without the request's context for people."""
+    return failures.server_error(request)
 
 
 @lru_cache(maxsize=1)

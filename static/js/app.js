@@ -27,6 +27,13 @@ document.addEventListener("submit", (event) => {
   if (message && !window.confirm(message)) event.preventDefault();
 });
 
+// Filters that apply on change: <select data-autosubmit> submits its form (no inline
+// handler: the content security policy refuses them).
+document.addEventListener("change", (event) => {
+  const field = event.target.closest && event.target.closest("[data-autosubmit]");
+  if (field && field.form) field.form.submit();
+});
+
 // Radio groups of buttons (<div role="radiogroup"><button role="radio" aria-checked>): one tab
 // stop, the arrow keys move and choose (as a native radio group), Home/End the ends.
 function radioTabStops(group) {

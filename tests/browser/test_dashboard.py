@@ -36,7 +36,7 @@ def test_alice_opens_the_dashboard_and_sees_the_tiles(page, live_server, acme, a
     second = h.call(start, outcome=Call.Outcome.CALLBACK_REQUESTED, queued=start)
     h.callback(second, requested=start + timedelta(seconds=20), state="pending")
     page.wait_for_function(
-        "document.querySelector('[data-tile=callbacks_waiting]').textContent.trim() === '2'", timeout=15_000
+        "() => document.querySelector('[data-tile=callbacks_waiting]').textContent.trim() === '2'", timeout=15_000
     )
     # The line filter and the date range are a plain form.
     page.select_option("#dash-line", str(line.pk))

@@ -6,10 +6,11 @@ import signal
 import subprocess
 import sys
 
-from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from supportcenter.logs import daphne_command_line
 
 
 class Command(BaseCommand):
@@ -46,7 +47,8 @@ class Command(BaseCommand):
             f"Open http://acme.{settings.BASE_DOMAIN}:{port}/ and sign in as alice@acme.test"
         ))
         try:
-            CommandLineInterface().run(["-b", host, "-p", str(port), "supportcenter.asgi:application"])
+            # daphne's command line, its access log showing webhook paths without their token.
+            daphne_command_line().run(["-b", host, "-p", str(port), "supportcenter.asgi:application"])
         finally:
             for process in (router, dialer, worker):
                 if process is not None and process.poll() is None:
