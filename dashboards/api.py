@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,10 @@ from rest_framework.views import APIView
 
 from dashboards import activity, selectors
 from dashboards.timeframes import (
+    DAY_PATTERN,
     DAY_RANGE_MESSAGE,
+    FIRST_DAY,
+    LAST_DAY,
     LAST_TIMESTAMP,
     Timeframe,
     day_allowed,
@@ -29,27 +32,29 @@ from dashboards.timeframes import (
     timeframe_today,
 )
 from supportcenter.auth import IsAccountMember
-from supportcenter.pagination import PAGE_PARAMETERS, paginate
+from supportcenter.pagination import PageQuery, paginate
+from supportcenter.queries import QuerySerializer, read_query
 from supportcenter.tenancy import account_zone
 
-LINE_PARAMETERS = [
-    OpenApiParameter("phone_number_ids", str, description="Comma-separated line (phone number) ids."),
-    OpenApiParameter("line_id", int, description="One line id (alternative to phone_number_ids)."),
-]
-TIMEFRAME_PARAMETERS = [
-    OpenApiParameter("start_date", str, description="First local day (YYYY-MM-DD); default today."),
-    OpenApiParameter("end_date", str, description="Last local day (YYYY-MM-DD, inclusive); default today."),
-]
+class LinesQuery(QuerySerializer):
+    phone_number_ids = serializers.RegexField(
+        r"^[1-9]\d{0,17}(,[1-9]\d{0,17})*$", required=False, help_text="Comma-separated line (phone number) ids."
+    )
+    line_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="One line id (alternative to phone_number_ids)."
+    )
 
 
-class LinesQuery(serializers.Serializer):
-    phone_number_ids = serializers.RegexField(r"^\d+(,\d+)*$", required=False)
-    line_id = serializers.IntegerField(required=False, min_value=1)
+@extend_schema_field({"type": "string", "format": "date", "pattern": DAY_PATTERN})
+class DayField(serializers.DateField):
+    """A local day the figures can be asked about: in the schema, the days' pattern."""
 
 
 class StatsQuery(LinesQuery):
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
+    start_date = DayField(
+        required=False, help_text=f"First local day (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}); default today."
+    )
+    end_date = DayField(required=False, help_text="Last local day (YYYY-MM-DD, inclusive; same range); default today.")
 
     def _day(self, value):
         if not day_allowed(value):
@@ -59,10 +64,8 @@ class StatsQuery(LinesQuery):
     validate_start_date = validate_end_date = _day
 
 
-def stats_query(request: Request) -> dict:
-    query = StatsQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
+class AgentsActivityQuery(StatsQuery, PageQuery):
+    pass
 
 
 def requested_lines(request: Request, query: dict) -> list[int] | None:
@@ -118,7 +121,7 @@ class CurrentQueueActivityView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=LINE_PARAMETERS,
+        parameters=[LinesQuery],
         summary="Callers waiting now: calls, callbacks, agents online, average and longest wait",
         responses=inline_serializer(
             "CurrentQueueActivityEnvelope",
@@ -126,7 +129,7 @@ class CurrentQueueActivityView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        lines = requested_lines(request, stats_query(request))
+        lines = requested_lines(request, read_query(LinesQuery, request))
         figures = selectors.current_queue_activity(account=request.account, line_ids=lines)
         return Response({"current_queue_activity": figures})
 
@@ -135,7 +138,7 @@ class AccountOverviewView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=[*LINE_PARAMETERS, *TIMEFRAME_PARAMETERS],
+        parameters=[StatsQuery],
         summary="Totals and averages of a timeframe (D2-D5); today by default",
         responses=inline_serializer(
             "AccountOverviewEnvelope",
@@ -151,7 +154,7 @@ class AccountOverviewView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = stats_query(request)
+        query = read_query(StatsQuery, request)
         lines = requested_lines(request, query)
         timeframe = requested_timeframe(request, query)
         figures = selectors.account_overview(account=request.account, timeframe=timeframe, line_ids=lines)
@@ -162,7 +165,7 @@ class AgentsActivityView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=[*LINE_PARAMETERS, *TIMEFRAME_PARAMETERS, *PAGE_PARAMETERS],
+        parameters=[AgentsActivityQuery],
         summary="What each agent did in the timeframe (offers accepted, declined, missed; talk time)",
         responses=inline_serializer(
             "AgentsActivityPage",
@@ -175,22 +178,23 @@ class AgentsActivityView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = stats_query(request)
+        query = read_query(AgentsActivityQuery, request)
         rows = activity.agents_activity(account=request.account, timeframe=requested_timeframe(request, query),
                                         line_ids=requested_lines(request, query))
         return Response(paginate(request, rows, "agents_activity", activity.agent_activity_payload))
 
 
 class IncrementalQuery(LinesQuery):
-    start_time = serializers.IntegerField(min_value=0, max_value=LAST_TIMESTAMP)
+    start_time = serializers.IntegerField(
+        min_value=0, max_value=LAST_TIMESTAMP, help_text="Unix time; calls updated since."
+    )
 
 
 class IncrementalCallsView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
-        parameters=[OpenApiParameter("start_time", int, required=True, description="Unix time; calls updated since."),
-                    *LINE_PARAMETERS],
+        parameters=[IncrementalQuery],
         summary="Calls created or updated since start_time (incremental export); follow next_page, stop when count is 0",
         responses=inline_serializer(
             "IncrementalCalls",
@@ -203,13 +207,12 @@ class IncrementalCallsView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = IncrementalQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        start = datetime.fromtimestamp(query.validated_data["start_time"], tz=UTC)
+        query = read_query(IncrementalQuery, request)
+        start = datetime.fromtimestamp(query["start_time"], tz=UTC)
         calls, end_time = activity.incremental_calls(account=request.account, start_time=start, now=timezone.now(),
-                                                     line_ids=requested_lines(request, query.validated_data))
+                                                     line_ids=requested_lines(request, query))
         # Like the reference, next_page is never null: it is where to poll next.
-        lines = {k: v for k, v in query.validated_data.items() if k in ("phone_number_ids", "line_id")}
+        lines = {k: v for k, v in query.items() if k in ("phone_number_ids", "line_id")}
         next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time, **lines})}")
         return Response(
             {

@@ -34,6 +34,14 @@ class Timeframe:
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 LAST_TIMESTAMP = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 DAY_RANGE_MESSAGE = f"Give a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+# The same days as a pattern, for the API schema (a schema cannot bound a date otherwise):
+# 20YY-MM-DD with each month's length, and 29 February in the leap years (2000 is one).
+DAY_PATTERN = (
+    r"^(20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+    r"|20\d\d-(0[13-9]|1[0-2])-(29|30)"
+    r"|20\d\d-(0[13578]|1[02])-31"
+    r"|20(0[048]|[2468][048]|[13579][26])-02-29)$"
+)
 
 
 def day_allowed(day: date | None) -> bool:

@@ -55,13 +55,27 @@ TOO_LARGE_BODY = {"error": "RequestTooLarge",
                   "description": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."}
 
 
+# A service's refusal that is about the record, not the values sent: a system record that
+# cannot be changed (403), a record still in use by another (409). Any other is 422.
+REFUSAL_STATUS = {
+    "read_only": ("Forbidden", status.HTTP_403_FORBIDDEN),
+    "in_use": ("Conflict", status.HTTP_409_CONFLICT),
+}
+
+
 def zendesk_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):  # an API client gets JSON, not the 400 page (issue 14)
         return Response(TOO_LARGE_BODY, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response(NOT_FOUND_BODY, status=404)
     if isinstance(exc, ServiceError):
-        exc = RecordInvalid({exc.field: [exceptions.ErrorDetail(exc.message, code=exc.code)]})
+        details = _details({exc.field: [exceptions.ErrorDetail(exc.message, code=exc.code)]})
+        if exc.code in REFUSAL_STATUS:  # not the request's values: the record's state (issue 14)
+            error, status_code = REFUSAL_STATUS[exc.code]
+            return Response({"error": error, "description": exc.message, "details": details}, status=status_code)
+        return Response(
+            {"error": "RecordInvalid", "description": "Record validation errors", "details": details}, status=422
+        )
     if isinstance(exc, RecordInvalid):
         return Response(
             {"error": "RecordInvalid", "description": "Record validation errors", "details": _details(exc.details)},
@@ -69,6 +83,8 @@ def zendesk_exception_handler(exc, context):
         )
     response = exception_handler(exc, context)
     if response is None:
+        # Not an APIException (the database or Redis down, a bug): DRF raises it again, and
+        # supportcenter.failures answers it, 503 or 500 with an error id, in this envelope.
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = {

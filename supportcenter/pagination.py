@@ -5,31 +5,30 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
+
+from supportcenter.queries import QuerySerializer, read_query
 
 MAX_PER_PAGE = 100
 
 
-class PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+class PageQuery(QuerySerializer):
+    """``page``, ``per_page``, ``sort_order``: name it in ``extend_schema(parameters=...)``
+    (a list endpoint with filters of its own subclasses it)."""
+
+    page = serializers.IntegerField(min_value=1, default=1, help_text="Page number, from 1.")
     # More than the maximum is served as the maximum, as the reference does.
-    per_page = serializers.IntegerField(min_value=1, default=MAX_PER_PAGE)
-    sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="asc")
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("per_page", int, description=f"Items per page, at most {MAX_PER_PAGE} (the default)."),
-    OpenApiParameter("sort_order", str, enum=["asc", "desc"], description="Oldest first (asc, default) or newest first."),
-]
+    per_page = serializers.IntegerField(
+        min_value=1, default=MAX_PER_PAGE, help_text=f"Items per page, at most {MAX_PER_PAGE} (the default)."
+    )
+    sort_order = serializers.ChoiceField(
+        choices=["asc", "desc"], default="asc", help_text="Oldest first (asc, default) or newest first."
+    )
 
 
 def page_query(request: Request) -> dict[str, Any]:
-    query = PageQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
+    return read_query(PageQuery, request)
 
 
 def paginate(request: Request, queryset: QuerySet, key: str, payload: Callable[[Any], dict]) -> dict:

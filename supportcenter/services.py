@@ -12,6 +12,8 @@ from supportcenter.selectors import is_member
 
 NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 DESCRIPTION_REQUIRED_MESSAGE = "Give the token a description."
+DESCRIPTION_LENGTH = 200
+DESCRIPTION_TOO_LONG_MESSAGE = f"Keep the description to {DESCRIPTION_LENGTH} characters."
 
 
 @transaction.atomic
@@ -33,13 +35,15 @@ def api_token_create(
     description = description.strip()
     if not description:
         raise ServiceError(DESCRIPTION_REQUIRED_MESSAGE, field="description")
+    if len(description) > DESCRIPTION_LENGTH:  # never cut silently (issue 14)
+        raise ServiceError(DESCRIPTION_TOO_LONG_MESSAGE, field="description", code="too_long")
     if not is_member(account=account, user=user):
         raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user")
     raw = tokens.generate_token()
     token = ApiToken.objects.create(
         account=account,
         user=user,
-        description=description[:200],
+        description=description,
         key_hash=tokens.hash_token(raw),
         key_prefix=raw[:6],
         created_by=actor,

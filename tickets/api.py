@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 from supportcenter import selectors as core_selectors
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, User
-from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serializer, paginate
+from supportcenter.bodies import BodySerializer
+from supportcenter.pagination import PageQuery, page_query, page_serializer, paginate
 from tickets import selectors, services
 from tickets.models import Comment, EndUser, Ticket, TicketStatus, Via
 from supportcenter.phone import parse_phone
@@ -134,15 +135,18 @@ NUMBER = OpenApiParameter(
 
 
 # --- Input ----------------------------------------------------------------------------
-class CommentInput(serializers.Serializer):
+_ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+
+
+class CommentInput(BodySerializer):
     body = serializers.CharField(max_length=65_000)
     public = serializers.BooleanField(default=True, help_text="False makes an internal note.")
 
 
-class RequesterInput(serializers.Serializer):
+class RequesterInput(BodySerializer):
     name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     phone = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
-    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    email = serializers.EmailField(required=False, default="", allow_blank=True, max_length=254)
 
     def validate_phone(self, value: str) -> str:
         if not value.strip():
@@ -158,13 +162,13 @@ class RequesterInput(serializers.Serializer):
         return attrs
 
 
-class TicketCreateInput(serializers.Serializer):
+class TicketCreateInput(BodySerializer):
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
                                     help_text="Defaults to the start of the comment.")
     comment = CommentInput(help_text="The first comment: the description when public.")
-    requester_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    requester_id = serializers.IntegerField(required=False, allow_null=True, default=None, **_ID_BOUNDS)
     requester = RequesterInput(required=False, default=None, help_text="Found or created by phone, else email.")
-    assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None, **_ID_BOUNDS)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False, default=None)
 
     def validate(self, attrs: dict) -> dict:
@@ -173,19 +177,19 @@ class TicketCreateInput(serializers.Serializer):
         return attrs
 
 
-class TicketUpdateInput(serializers.Serializer):
+class TicketUpdateInput(BodySerializer):
     subject = serializers.CharField(max_length=255, required=False)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
-    assignee_id = serializers.IntegerField(required=False, allow_null=True, help_text="Null unassigns.")
-    requester_id = serializers.IntegerField(required=False, allow_null=True)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True, help_text="Null unassigns.", **_ID_BOUNDS)
+    requester_id = serializers.IntegerField(required=False, allow_null=True, **_ID_BOUNDS)
     comment = CommentInput(required=False, help_text='{"body": "...", "public": false} adds an internal note.')
 
 
-class TicketCreateEnvelope(serializers.Serializer):
+class TicketCreateEnvelope(BodySerializer):
     ticket = TicketCreateInput()
 
 
-class TicketUpdateEnvelope(serializers.Serializer):
+class TicketUpdateEnvelope(BodySerializer):
     ticket = TicketUpdateInput()
 
 
@@ -232,7 +236,7 @@ def _subject_from(body: str) -> str:
 # --- Views ------------------------------------------------------------------------------
 class TicketListView(APIView):
     @extend_schema(
-        operation_id="tickets_list", parameters=PAGE_PARAMETERS, responses={200: TicketPage, 400: TicketError},
+        operation_id="tickets_list", parameters=[PageQuery], responses={200: TicketPage, 400: TicketError},
         summary="List tickets",
     )
     def get(self, request: Request) -> Response:
@@ -304,7 +308,7 @@ class TicketDetailView(APIView):
 
 class TicketCommentListView(APIView):
     @extend_schema(
-        operation_id="ticket_comments_list", parameters=[NUMBER, *PAGE_PARAMETERS],
+        operation_id="ticket_comments_list", parameters=[NUMBER, PageQuery],
         responses={200: CommentPage, 400: TicketError, 404: TicketError},
         summary="List a ticket's comments",
     )

@@ -10,13 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supportcenter.bodies import BodySerializer
 from supportcenter.errors import ServiceError
 from supportcenter.models import User
 from supportcenter.selectors import access_member
 from supportcenter.tenancy import membership_of
 from talk.console import selectors
 from talk.models import AgentPresence
-from talk.services.agents import agent_status_set
+from talk.services.agents import STATUS_INVALID_MESSAGE, agent_status_set
 
 OTHER_AGENT_MESSAGE = "Agents can read and set only their own availability."
 
@@ -33,13 +34,16 @@ class AvailabilityEnvelope(serializers.Serializer):
     availability = AvailabilityOutput()
 
 
-class AvailabilityFields(serializers.Serializer):
-    # A CharField, not a choice: the service owns the valid states and its message (422).
-    agent_state = serializers.CharField(help_text="online, away, transfers_only or offline.")
-    via = serializers.CharField(required=False, help_text="Accepted and ignored: the state is set via the client.")
+class AvailabilityFields(BodySerializer):
+    agent_state = serializers.ChoiceField(
+        choices=AgentPresence.Status.values, error_messages={"invalid_choice": STATUS_INVALID_MESSAGE}
+    )
+    via = serializers.CharField(
+        required=False, max_length=32, help_text="Accepted and ignored: the state is set via the client."
+    )
 
 
-class AvailabilityInput(serializers.Serializer):
+class AvailabilityInput(BodySerializer):
     availability = AvailabilityFields()
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supportcenter.bodies import BodySerializer
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
-from supportcenter.pagination import PAGE_PARAMETERS, page_query, page_serializer, paginate
+from supportcenter.pagination import PageQuery, page_serializer, paginate
+from supportcenter.queries import read_query
 from talk.models import CallbackRequest
 from talk.selectors.calls import access_callback_request, callback_request_list
 from talk.services.callback_requests import CallbackRateLimited, callback_request_create_by_api
@@ -56,17 +58,21 @@ def callback_request_payload(request: Request, item: CallbackRequest) -> dict:
     }
 
 
-class StateQuery(serializers.Serializer):
+class CallbackRequestQuery(PageQuery):
     state = serializers.ChoiceField(choices=CallbackRequest.State.values, required=False)
 
 
-class CallbackRequestInput(serializers.Serializer):
-    phone_number_id = serializers.IntegerField(help_text="The line (Talk phone number) to call back from.")
+class CallbackRequestInput(BodySerializer):
+    phone_number_id = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The line (Talk phone number) to call back from."
+    )
     requester_phone_number = serializers.CharField(max_length=32, help_text="The number to call back, E.164.")
-    requester_id = serializers.IntegerField(required=False, help_text="Accepted for compatibility; not used.")
+    requester_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Accepted for compatibility; not used."
+    )
 
 
-class CallbackRequestCreateEnvelope(serializers.Serializer):
+class CallbackRequestCreateEnvelope(BodySerializer):
     callback_request = CallbackRequestInput()
 
 
@@ -80,16 +86,13 @@ class CallbackRequestListView(APIView):
 
     @extend_schema(
         responses=CallbackRequestPage,
-        parameters=[*PAGE_PARAMETERS, OpenApiParameter("state", str, enum=CallbackRequest.State.values)],
+        parameters=[CallbackRequestQuery],
         summary="Callback requests of the account, oldest place in the queue first",
     )
     def get(self, request: Request) -> Response:
-        filters = StateQuery(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        query = read_query(CallbackRequestQuery, request)
         rows = callback_request_list(
-            account=request.account,
-            state=filters.validated_data.get("state"),
-            newest_first=page_query(request)["sort_order"] == "desc",
+            account=request.account, state=query.get("state"), newest_first=query["sort_order"] == "desc"
         )
         return Response(paginate(request, rows, "callback_requests", lambda r: callback_request_payload(request, r)))
 

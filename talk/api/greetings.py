@@ -4,15 +4,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportcenter.pagination import PAGE_PARAMETERS, page_serializer, paginate
+from supportcenter.bodies import BodySerializer
+from supportcenter.pagination import PageQuery, page_serializer, paginate
+from supportcenter.queries import read_query
 from talk import selectors, services
 from talk.api.base import ReadMembersWriteAdmins, parse_body
 from talk.models import Greeting
+from talk.services.greetings import (
+    GREETING_AUDIO_URL_MESSAGE,
+    GREETING_CATEGORY_INVALID_MESSAGE,
+    GREETING_LANGUAGE_MESSAGE,
+    GREETING_NAME_REQUIRED_MESSAGE,
+    GREETING_NAME_TOO_LONG_MESSAGE,
+    GREETING_TEXT_TOO_LONG_MESSAGE,
+    GREETING_VOICE_MESSAGE,
+    MAX_AUDIO_URL,
+    MAX_TEXT,
+    NAME_LENGTH,
+)
+from talk.voices import VOICE_LANGUAGES, VOICES
 
 
 class GreetingOutput(serializers.Serializer):
@@ -39,17 +54,57 @@ class GreetingEnvelope(serializers.Serializer):
 GreetingListEnvelope = page_serializer("GreetingListEnvelope", "greetings", GreetingOutput)
 
 
-class GreetingInput(serializers.Serializer):
-    name = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.CharField(required=False)
-    language = serializers.CharField(required=False)
-    voice = serializers.CharField(required=False, allow_blank=True)
-    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    audio_url = serializers.CharField(required=False, allow_blank=True)
+_NAME = {
+    "max_length": NAME_LENGTH,
+    "error_messages": {"blank": GREETING_NAME_REQUIRED_MESSAGE, "max_length": GREETING_NAME_TOO_LONG_MESSAGE},
+}
+_CATEGORY = {"error_messages": {"invalid_choice": GREETING_CATEGORY_INVALID_MESSAGE}}
 
 
-class GreetingInputEnvelope(serializers.Serializer):
+class GreetingInput(BodySerializer):
+    """A change to an own greeting: any of the fields."""
+
+    name = serializers.CharField(required=False, **_NAME)
+    category = serializers.ChoiceField(choices=Greeting.Category.values, required=False, **_CATEGORY)
+    language = serializers.ChoiceField(
+        choices=list(VOICE_LANGUAGES), required=False, help_text="Default en.",
+        error_messages={"invalid_choice": GREETING_LANGUAGE_MESSAGE},
+    )
+    voice = serializers.ChoiceField(
+        choices=sorted({voice for voices in VOICES.values() for voice in voices}), required=False, allow_blank=True,
+        help_text="A voice of the greeting's language; blank for its default voice.",
+        error_messages={"invalid_choice": GREETING_VOICE_MESSAGE},
+    )
+    text = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_TEXT, help_text="What to say; or give audio_url.",
+        error_messages={"max_length": GREETING_TEXT_TOO_LONG_MESSAGE},
+    )
+    audio_url = serializers.RegexField(
+        r"^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]\S*)?)?$", required=False, allow_blank=True,
+        max_length=MAX_AUDIO_URL, error_messages={"invalid": GREETING_AUDIO_URL_MESSAGE},
+        help_text="An https:// audio file; or give text.",
+    )
+
+
+class GreetingCreateInput(GreetingInput):
+    """A new greeting: a name and a category, and what to say (text or audio_url)."""
+
+    name = serializers.CharField(**_NAME)
+    category = serializers.ChoiceField(choices=Greeting.Category.values, **_CATEGORY)
+
+
+class GreetingQuery(PageQuery):
+    category = serializers.ChoiceField(
+        choices=Greeting.Category.values, required=False, help_text="Only greetings of this category."
+    )
+
+
+class GreetingInputEnvelope(BodySerializer):
     greeting = GreetingInput()
+
+
+class GreetingCreateEnvelope(BodySerializer):
+    greeting = GreetingCreateInput()
 
 
 def greeting_payload(request: Request, greeting: Greeting, used_by: list[int]) -> dict[str, Any]:
@@ -84,20 +139,20 @@ def _usage(account) -> dict[int, list[int]]:
 
 class GreetingListView(ReadMembersWriteAdmins):
     @extend_schema(
-        parameters=[*PAGE_PARAMETERS, OpenApiParameter("category", str, description="Only greetings of this category")],
+        parameters=[GreetingQuery],
         responses=GreetingListEnvelope,
         summary="System and own greetings",
     )
     def get(self, request: Request) -> Response:
         account = request.account
-        greetings = selectors.greeting_list(account=account, category=request.query_params.get("category"))
+        greetings = selectors.greeting_list(account=account, category=read_query(GreetingQuery, request).get("category"))
         usage = _usage(account)
         body = paginate(request, greetings, "greetings", lambda g: greeting_payload(request, g, usage.get(g.pk, [])))
         return Response(GreetingListEnvelope(body).data)
 
-    @extend_schema(request=GreetingInputEnvelope, responses={201: GreetingEnvelope}, summary="Create a greeting (admins)")
+    @extend_schema(request=GreetingCreateEnvelope, responses={201: GreetingEnvelope}, summary="Create a greeting (admins)")
     def post(self, request: Request) -> Response:
-        data = dict(parse_body(GreetingInputEnvelope, request, "greeting"))
+        data = dict(parse_body(GreetingCreateEnvelope, request, "greeting"))
         greeting = services.greeting_create(
             account=request.account,
             actor=request.user,

@@ -11,11 +11,25 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportcenter.bodies import BodySerializer
 from supportcenter.errors import ServiceError
-from supportcenter.pagination import PAGE_PARAMETERS, page_serializer, paginate
+from supportcenter.models import LANGUAGE_CHOICES
+from supportcenter.pagination import PageQuery, page_serializer, paginate
 from talk import selectors, services
 from talk.api.base import ReadMembersWriteAdmins, parse_body, rename_error
 from talk.models import Line
+from talk.services.lines import (
+    CALLBACK_KEY_MESSAGE,
+    CALLBACK_KEYS,
+    CALLBACK_LANGUAGE_INVALID_MESSAGE,
+    CALLER_ID_POLICY_INVALID_MESSAGE,
+    KIND_INVALID_MESSAGE,
+    NAME_LENGTH,
+    NAME_REQUIRED_MESSAGE,
+    NAME_TOO_LONG_MESSAGE,
+    RANGES,
+    range_message,
+)
 
 
 class PhoneNumberCapabilitiesOutput(serializers.Serializer):
@@ -148,39 +162,67 @@ def _country(number) -> str | None:
     return phonenumbers.region_code_for_number(number)
 
 
-class PhoneNumberCallbackInput(serializers.Serializer):
+def _range(field: str, **kwargs) -> serializers.IntegerField:
+    """An integer with the service's bounds, so the schema states them."""
+    label, low, high = RANGES[field]
+    message = range_message(field)
+    return serializers.IntegerField(
+        required=False, min_value=low, max_value=high, help_text=label,
+        error_messages={"min_value": message, "max_value": message, "max_string_length": message}, **kwargs,
+    )
+
+
+def _choice(choices, message: str, **kwargs) -> serializers.ChoiceField:
+    """A choice refused with the service's own words."""
+    return serializers.ChoiceField(choices=choices, error_messages={"invalid_choice": message}, **kwargs)
+
+
+_NAME = {
+    "required": False, "max_length": NAME_LENGTH,
+    "error_messages": {"blank": NAME_REQUIRED_MESSAGE, "max_length": NAME_TOO_LONG_MESSAGE},
+}
+
+
+_ID = {"required": False, "allow_null": True, "min_value": 1, "max_value": 2**63 - 1}
+_NUMBER = {"required": False, "allow_blank": True, "allow_null": True, "max_length": 32}
+
+
+class PhoneNumberCallbackInput(BodySerializer):
     enabled = serializers.BooleanField(required=False)
-    language = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    callback_greeting_id = serializers.IntegerField(required=False, allow_null=True)
-    confirmation_greeting_id = serializers.IntegerField(required=False, allow_null=True)
-    offer_seconds = serializers.IntegerField(required=False)
-    expiry_minutes = serializers.IntegerField(required=False)
-    key = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    language = _choice(
+        [code for code, _ in LANGUAGE_CHOICES], CALLBACK_LANGUAGE_INVALID_MESSAGE, required=False, allow_blank=True,
+        allow_null=True, help_text="Blank or null: the account's default language.",
+    )
+    callback_greeting_id = serializers.IntegerField(**_ID)
+    confirmation_greeting_id = serializers.IntegerField(**_ID)
+    offer_seconds = _range("callback_offer_seconds")
+    expiry_minutes = _range("callback_expiry_minutes")
+    key = _choice(sorted(CALLBACK_KEYS), CALLBACK_KEY_MESSAGE, required=False, help_text="One key of the keypad.")
     offer_in_greeting = serializers.BooleanField(required=False)
     offer_while_queued = serializers.BooleanField(required=False)
-    caller_id_policy = serializers.CharField(required=False)
-    outbound_caller_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    retry_attempts = serializers.IntegerField(required=False)
-    retry_interval_minutes = serializers.IntegerField(required=False)
+    caller_id_policy = _choice(Line.CallerIdPolicy.values, CALLER_ID_POLICY_INVALID_MESSAGE, required=False)
+    outbound_caller_id = serializers.CharField(**_NUMBER)
+    retry_attempts = _range("callback_retry_attempts")
+    retry_interval_minutes = _range("callback_retry_interval_minutes")
     capture_on_first_key = serializers.BooleanField(required=False)
     announce_queue_position = serializers.BooleanField(required=False)
 
 
-class PhoneNumberInput(serializers.Serializer):
-    nickname = serializers.CharField(required=False, allow_blank=True)
-    name = serializers.CharField(required=False, allow_blank=True, help_text="Same as nickname; nickname wins.")
-    kind = serializers.CharField(required=False, help_text="phone, sip or digital; only when creating.")
-    number = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    sip_address = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    outbound_number = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+class PhoneNumberInput(BodySerializer):
+    nickname = serializers.CharField(help_text="The line's name.", **_NAME)
+    name = serializers.CharField(help_text="Same as nickname; nickname wins.", **_NAME)
+    kind = _choice(Line.Kind.values, KIND_INVALID_MESSAGE, required=False, help_text="Only when creating; phone by default.")
+    number = serializers.CharField(**_NUMBER)
+    sip_address = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=255)
+    outbound_number = serializers.CharField(**_NUMBER)
     enabled = serializers.BooleanField(required=False)
-    welcome_greeting_id = serializers.IntegerField(required=False, allow_null=True)
-    hold_greeting_id = serializers.IntegerField(required=False, allow_null=True)
-    call_offer_seconds = serializers.IntegerField(required=False)
+    welcome_greeting_id = serializers.IntegerField(**_ID)
+    hold_greeting_id = serializers.IntegerField(**_ID)
+    call_offer_seconds = _range("call_offer_seconds")
     callback = PhoneNumberCallbackInput(required=False)
 
 
-class PhoneNumberInputEnvelope(serializers.Serializer):
+class PhoneNumberInputEnvelope(BodySerializer):
     phone_number = PhoneNumberInput()
 
 
@@ -234,7 +276,7 @@ def _line_changes(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class PhoneNumberListView(ReadMembersWriteAdmins):
-    @extend_schema(responses=PhoneNumberListEnvelope, parameters=PAGE_PARAMETERS, summary="List the account's Talk lines (phone numbers)")
+    @extend_schema(responses=PhoneNumberListEnvelope, parameters=[PageQuery], summary="List the account's Talk lines (phone numbers)")
     def get(self, request: Request) -> Response:
         lines = selectors.line_list(account=request.account)
         body = paginate(request, lines, "phone_numbers", lambda line: phone_number_payload(request, line))
@@ -252,7 +294,7 @@ class PhoneNumberListView(ReadMembersWriteAdmins):
                 account=request.account,
                 actor=request.user,
                 name=changes.pop("name", ""),
-                kind=changes.pop("kind", ""),
+                kind=changes.pop("kind", Line.Kind.PHONE),
                 **changes,
             )
         except ServiceError as error:

@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
+from supportcenter.bodies import BodySerializer
 from talk import selectors, services
 from talk.api.base import parse_body
 from talk.models import TelephonySettings
+from talk.services.telephony import TWILIO_SID_INVALID_MESSAGE, TWILIO_TOKEN_INVALID_MESSAGE
 
 
 class VoiceSettingsOutput(serializers.Serializer):
@@ -26,13 +28,19 @@ class VoiceSettingsEnvelope(serializers.Serializer):
     settings = VoiceSettingsOutput()
 
 
-class VoiceSettingsInput(serializers.Serializer):
-    provider = serializers.CharField(required=False)
-    twilio_account_sid = serializers.CharField(required=False, allow_blank=True)
-    twilio_auth_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+class VoiceSettingsInput(BodySerializer):
+    provider = serializers.ChoiceField(choices=TelephonySettings.Provider.values, required=False)
+    twilio_account_sid = serializers.RegexField(
+        r"^(AC[0-9a-fA-F]{32})?$", required=False, allow_blank=True,
+        error_messages={"invalid": TWILIO_SID_INVALID_MESSAGE},
+    )
+    twilio_auth_token = serializers.RegexField(
+        r"^([0-9a-fA-F]{32})?$", required=False, allow_blank=True, write_only=True,
+        error_messages={"invalid": TWILIO_TOKEN_INVALID_MESSAGE},
+    )
 
 
-class VoiceSettingsInputEnvelope(serializers.Serializer):
+class VoiceSettingsInputEnvelope(BodySerializer):
     settings = VoiceSettingsInput()
 
 

@@ -17,6 +17,8 @@ from talk.voices import LANGUAGE_NAMES, VOICE_LANGUAGES, VOICES
 
 GREETING_SYSTEM_READ_ONLY_MESSAGE = "System greetings cannot be changed or deleted; create your own greeting instead."
 GREETING_NAME_REQUIRED_MESSAGE = "Give the greeting a name."
+NAME_LENGTH = 120
+GREETING_NAME_TOO_LONG_MESSAGE = f"Keep the greeting's name to {NAME_LENGTH} characters."
 GREETING_CATEGORY_INVALID_MESSAGE = "Choose a category from the list."
 GREETING_LANGUAGE_MESSAGE = "Talk has no voice for this language; choose one of: " + ", ".join(
     LANGUAGE_NAMES[code] for code in VOICE_LANGUAGES
@@ -28,6 +30,8 @@ GREETING_AUDIO_URL_MESSAGE = "The audio URL must be a complete https:// address.
 GREETING_TEXT_TOO_LONG_MESSAGE = "The text can be at most 4000 characters."
 GREETING_IN_USE_MESSAGE = "The line “{line}” uses this greeting; choose another greeting there first."
 
+VOICE_LENGTH = 40
+MAX_AUDIO_URL = 500
 MAX_TEXT = 4000  # Twilio's <Say> takes up to 4096 characters
 _FIELDS = frozenset({"name", "category", "language", "voice", "text", "audio_url"})
 
@@ -68,7 +72,9 @@ def _apply(greeting: Greeting, changes: dict[str, Any]) -> None:
         if field == "name":
             if not text:
                 raise ServiceError(GREETING_NAME_REQUIRED_MESSAGE, field="name")
-            greeting.name = text[:120]
+            if len(text) > NAME_LENGTH:  # never cut silently (issue 14)
+                raise ServiceError(GREETING_NAME_TOO_LONG_MESSAGE, field="name", code="too_long")
+            greeting.name = text
         elif field == "category":
             if text not in Greeting.Category.values:
                 raise ServiceError(GREETING_CATEGORY_INVALID_MESSAGE, field="category")
@@ -78,6 +84,8 @@ def _apply(greeting: Greeting, changes: dict[str, Any]) -> None:
                 raise ServiceError(GREETING_LANGUAGE_MESSAGE, field="language")
             greeting.language = text
         elif field == "voice":
+            if len(text) > VOICE_LENGTH:
+                raise ServiceError(GREETING_VOICE_MESSAGE, field="voice")
             greeting.voice = text
         elif field == "text":
             if len(text) > MAX_TEXT:
@@ -86,7 +94,7 @@ def _apply(greeting: Greeting, changes: dict[str, Any]) -> None:
         elif field == "audio_url":
             if text:
                 parts = urlsplit(text)
-                if parts.scheme != "https" or not parts.hostname or " " in text or len(text) > 500:
+                if parts.scheme != "https" or not parts.hostname or " " in text or len(text) > MAX_AUDIO_URL:
                     raise ServiceError(GREETING_AUDIO_URL_MESSAGE, field="audio_url")
             greeting.audio_url = text
 
@@ -123,7 +131,7 @@ def greeting_update(*, account: Account, greeting: Greeting, actor: User | None,
         # A line's slot takes one category; moving its greeting would leave it wrong.
         in_use = lines_using_greeting(account=account, greeting=target).first()
         if in_use is not None:
-            raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="category")
+            raise ServiceError(GREETING_IN_USE_MESSAGE.format(line=in_use.name), field="category", code="in_use")
     target.save()
     audit_record(account=account, actor=actor, action="greeting.update", target=target, fields=sorted(changes))
     return target

@@ -56,7 +56,7 @@ def test_busy_shows_as_on_call_and_not_available(bob_api, acme, bob):  # SPEC R1
 def test_a_bad_state_is_refused_with_the_message(bob_api, acme, bob):
     response = put(bob_api, bob.pk, {"availability": {"agent_state": "napping"}})
     assert response.status_code == 422
-    assert response.json()["details"] == {"agent_state": [{"description": STATUS_INVALID_MESSAGE, "error": "invalid"}]}
+    assert response.json()["details"] == {"agent_state": [{"description": STATUS_INVALID_MESSAGE, "error": "invalid_choice"}]}
     with scope(account=acme):
         assert not AgentPresence.objects.filter(user=bob).exists()
 

@@ -148,8 +148,9 @@ def test_the_api_and_the_page_show_the_same_settings(alice_api, alice_client, li
          line_services.CALLER_ID_POLICY_INVALID_MESSAGE),
         ("phone", {"number": "0"}, "number", line_services.NUMBER_INVALID_MESSAGE),
         ("phone", {"number": ""}, "number", line_services.NUMBER_REQUIRED_MESSAGE),
-        ("phone", {"nickname": ""}, "name", line_services.NAME_REQUIRED_MESSAGE),
-        ("phone", {"nickname": "x" * 101}, "name", line_services.NAME_TOO_LONG_MESSAGE),  # never cut silently
+        ("phone", {"nickname": ""}, "nickname", line_services.NAME_REQUIRED_MESSAGE),
+        ("phone", {"name": " "}, "name", line_services.NAME_REQUIRED_MESSAGE),
+        ("phone", {"nickname": "x" * 101}, "nickname", line_services.NAME_TOO_LONG_MESSAGE),  # never cut silently
         ("phone", {"kind": "sip"}, "kind", line_services.KIND_IMMUTABLE_MESSAGE),
         ("sip", {"sip_address": "pbx"}, "sip_address", line_services.SIP_ADDRESS_INVALID_MESSAGE),
         ("sip", {"outbound_number": "12"}, "outbound_number", line_services.OUTBOUND_NUMBER_INVALID_MESSAGE),
@@ -238,7 +239,12 @@ def test_an_admin_adds_lines_through_the_api(alice_api, acme):  # SPEC L1, A1
     }}), content_type="application/json")
     assert details_of(digital) == {"callback.enabled": [line_services.CALLBACK_DIGITAL_MESSAGE]}
     no_kind = alice_api.post(LIST, data=json.dumps({"phone_number": {"nickname": "?"}}), content_type="application/json")
-    assert details_of(no_kind) == {"kind": [line_services.KIND_INVALID_MESSAGE]}
+    # A phone line unless told otherwise (the reference's phone numbers are phones).
+    assert details_of(no_kind) == {"number": [line_services.NUMBER_REQUIRED_MESSAGE]}
+    bad_kind = alice_api.post(
+        LIST, data=json.dumps({"phone_number": {"nickname": "?", "kind": "fax"}}), content_type="application/json"
+    )
+    assert details_of(bad_kind) == {"kind": [line_services.KIND_INVALID_MESSAGE]}
     with scope(account=acme):
         assert Line.objects.filter(account=acme).count() == 1
 
