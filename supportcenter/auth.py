@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from supportcenter import throttle, tokens
+from supportcenter.failures import wants_json
 from supportcenter.models import ApiToken
 from supportcenter.tenancy import membership_of, not_found
 
@@ -129,11 +130,6 @@ def signed_out_response() -> JsonResponse:
     return response
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    accept = request.headers.get("Accept", "")
-    return request.path.endswith(".json") or ("application/json" in accept and "text/html" not in accept)
-
-
 def member_required(view: ViewFunc) -> ViewFunc:
     """A page of an account: needs the account, a login and a membership in it. A script's
     request (JSON) from a page whose session ended gets 401 JSON, not the sign-in page."""
@@ -143,7 +139,7 @@ def member_required(view: ViewFunc) -> ViewFunc:
         if getattr(request, "account", None) is None:
             return not_found(request)
         if not request.user.is_authenticated or membership_of(request) is None:
-            if _wants_json(request):
+            if wants_json(request):
                 return signed_out_response()
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
