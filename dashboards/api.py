@@ -171,9 +171,12 @@ class AgentsActivityView(APIView):
             "AgentsActivityPage",
             {
                 "agents_activity": serializers.ListField(child=serializers.DictField()),
-                "next_page": serializers.CharField(allow_null=True),
-                "previous_page": serializers.CharField(allow_null=True),
-                "count": serializers.IntegerField(),
+                # Offset pagination's fields, or cursor pagination's (page[...]): see supportcenter.pagination.
+                "next_page": serializers.CharField(allow_null=True, required=False),
+                "previous_page": serializers.CharField(allow_null=True, required=False),
+                "count": serializers.IntegerField(required=False),
+                "meta": serializers.DictField(required=False),
+                "links": serializers.DictField(required=False),
             },
         ),
     )
