@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportcenter import selectors
+from supportcenter import selectors, services
+from supportcenter.api_base import ReadMembersWriteAdmins
+from supportcenter.bodies import BodySerializer
+from supportcenter.models import GROUP_DESCRIPTION_LENGTH, GROUP_NAME_LENGTH, Group, GroupMembership, Membership
+from supportcenter.pagination import PageQuery, page_serializer, paginate
+from supportcenter.queries import QuerySerializer, read_query
 from supportcenter.tenancy import membership_of
 
 
@@ -59,3 +66,261 @@ class UserDetailView(APIView):
         if membership is None:
             raise Http404
         return Response(UserEnvelope({"user": user_payload(request, membership)}).data)
+
+
+# --- Users and groups (issue 15, in the reference's shapes) ---------------------------
+MAX_ID = 2**63 - 1
+MAX_SHOW_MANY = 100
+SEARCH_QUERY_LENGTH = 200
+_ID = {"min_value": 1, "max_value": MAX_ID}
+
+
+def _descending(query: dict) -> bool:
+    return query.get("sort_order") == "desc"
+
+
+UserListEnvelope = page_serializer("UserListEnvelope", "users", UserOutput)
+
+
+class UserListQuery(PageQuery):
+    role = serializers.ChoiceField(choices=Membership.Role.values, required=False, help_text="Only users of this role.")
+
+
+class UserShowManyQuery(QuerySerializer):
+    ids = serializers.RegexField(
+        rf"^[0-9]{{1,19}}(,[0-9]{{1,19}}){{0,{MAX_SHOW_MANY - 1}}}$",
+        help_text=f"Comma-separated user ids, at most {MAX_SHOW_MANY}. Ids of no user of the account are left out.",
+    )
+
+
+class UserSearchQuery(PageQuery):
+    query = serializers.CharField(
+        min_length=1, max_length=SEARCH_QUERY_LENGTH, trim_whitespace=False,
+        help_text="Text the user's name or e-mail contains (case-insensitive).",
+    )
+
+
+class UserListView(APIView):
+    @extend_schema(parameters=[UserListQuery], responses=UserListEnvelope, summary="The account's users")
+    def get(self, request: Request) -> Response:
+        query = read_query(UserListQuery, request)
+        members = selectors.user_list(account=request.account, role=query.get("role"), descending=_descending(query))
+        body = paginate(request, members, "users", lambda m: user_payload(request, m))
+        return Response(UserListEnvelope(body).data)
+
+
+class UserShowManyView(APIView):
+    @extend_schema(parameters=[UserShowManyQuery], responses=UserListEnvelope, summary="Users by id")
+    def get(self, request: Request) -> Response:
+        ids = [int(part) for part in read_query(UserShowManyQuery, request)["ids"].split(",")]
+        members = selectors.user_many(account=request.account, user_ids=ids)
+        users = [user_payload(request, member) for member in members]
+        body = {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
+        return Response(UserListEnvelope(body).data)
+
+
+class UserSearchView(APIView):
+    @extend_schema(parameters=[UserSearchQuery], responses=UserListEnvelope, summary="Users by name or e-mail")
+    def get(self, request: Request) -> Response:
+        query = read_query(UserSearchQuery, request)
+        members = selectors.user_search(account=request.account, query=query["query"])
+        body = paginate(request, members, "users", lambda m: user_payload(request, m))
+        return Response(UserListEnvelope(body).data)
+
+
+class GroupOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    default = serializers.BooleanField(help_text="The account's default group (at most one).")
+    deleted = serializers.BooleanField(help_text="Always false: a deleted group is gone.")
+    is_public = serializers.BooleanField(help_text="Always true: every group is visible to every member.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class GroupEnvelope(serializers.Serializer):
+    group = GroupOutput()
+
+
+GroupListEnvelope = page_serializer("GroupListEnvelope", "groups", GroupOutput)
+
+_GROUP_NAME = {
+    "max_length": GROUP_NAME_LENGTH,
+    "error_messages": {"blank": services.GROUP_NAME_REQUIRED_MESSAGE, "max_length": services.GROUP_NAME_TOO_LONG_MESSAGE},
+    "help_text": "Unique in the account, whatever the case.",
+}
+
+
+class GroupInput(BodySerializer):
+    """A change to a group: any of the fields."""
+
+    name = serializers.CharField(required=False, **_GROUP_NAME)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=GROUP_DESCRIPTION_LENGTH,
+        error_messages={"max_length": services.GROUP_DESCRIPTION_TOO_LONG_MESSAGE},
+    )
+    default = serializers.BooleanField(required=False, help_text="Make it the account's default group.")
+
+
+class GroupCreateInput(GroupInput):
+    name = serializers.CharField(**_GROUP_NAME)
+
+
+class GroupInputEnvelope(BodySerializer):
+    group = GroupInput()
+
+
+class GroupCreateEnvelope(BodySerializer):
+    group = GroupCreateInput()
+
+
+def group_payload(request: Request, group: Group) -> dict[str, Any]:
+    return {
+        "id": group.pk,
+        "url": request.build_absolute_uri(f"/api/v2/groups/{group.pk}.json"),
+        "name": group.name,
+        "description": group.description,
+        "default": group.is_default,
+        "deleted": False,
+        "is_public": True,
+        "created_at": group.created_at,
+        "updated_at": group.updated_at,
+    }
+
+
+class GroupListView(ReadMembersWriteAdmins):
+    @extend_schema(parameters=[PageQuery], responses=GroupListEnvelope, summary="The account's groups")
+    def get(self, request: Request) -> Response:
+        query = read_query(PageQuery, request)
+        groups = selectors.group_list(account=request.account, descending=_descending(query))
+        return Response(GroupListEnvelope(paginate(request, groups, "groups", lambda g: group_payload(request, g))).data)
+
+    @extend_schema(request=GroupCreateEnvelope, responses={201: GroupEnvelope}, summary="Create a group (admins)")
+    def post(self, request: Request) -> Response:
+        serializer = GroupCreateEnvelope(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data["group"]
+        group = services.group_create(account=request.account, actor=request.user, **data)
+        return Response(GroupEnvelope({"group": group_payload(request, group)}).data, status=status.HTTP_201_CREATED)
+
+
+class GroupDetailView(ReadMembersWriteAdmins):
+    def _group(self, request: Request, group_id: int) -> Group:
+        group = selectors.access_group(account=request.account, group_id=group_id)
+        if group is None:
+            raise Http404
+        return group
+
+    @extend_schema(responses=GroupEnvelope, summary="A group")
+    def get(self, request: Request, group_id: int) -> Response:
+        return Response(GroupEnvelope({"group": group_payload(request, self._group(request, group_id))}).data)
+
+    @extend_schema(request=GroupInputEnvelope, responses=GroupEnvelope, summary="Change a group (admins)")
+    def put(self, request: Request, group_id: int) -> Response:
+        group = self._group(request, group_id)
+        serializer = GroupInputEnvelope(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        group = services.group_update(
+            account=request.account, group=group, actor=request.user, **serializer.validated_data["group"]
+        )
+        return Response(GroupEnvelope({"group": group_payload(request, group)}).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Delete a group and its memberships (admins)")
+    def delete(self, request: Request, group_id: int) -> Response:
+        services.group_delete(account=request.account, group=self._group(request, group_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GroupMembershipOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    user_id = serializers.IntegerField()
+    group_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class GroupMembershipEnvelope(serializers.Serializer):
+    group_membership = GroupMembershipOutput()
+
+
+GroupMembershipListEnvelope = page_serializer(
+    "GroupMembershipListEnvelope", "group_memberships", GroupMembershipOutput
+)
+
+
+class GroupMembershipQuery(PageQuery):
+    user_id = serializers.IntegerField(required=False, help_text="Only this user's memberships.", **_ID)
+    group_id = serializers.IntegerField(required=False, help_text="Only this group's memberships.", **_ID)
+
+
+class GroupMembershipInput(BodySerializer):
+    user_id = serializers.IntegerField(help_text="An agent or admin of the account.", **_ID)
+    group_id = serializers.IntegerField(help_text="A group of the account.", **_ID)
+
+
+class GroupMembershipCreateEnvelope(BodySerializer):
+    group_membership = GroupMembershipInput()
+
+
+def group_membership_payload(request: Request, membership: GroupMembership) -> dict[str, Any]:
+    return {
+        "id": membership.pk,
+        "url": request.build_absolute_uri(f"/api/v2/group_memberships/{membership.pk}.json"),
+        "user_id": membership.user_id,
+        "group_id": membership.group_id,
+        "created_at": membership.created_at,
+        "updated_at": membership.updated_at,
+    }
+
+
+class GroupMembershipListView(ReadMembersWriteAdmins):
+    @extend_schema(
+        parameters=[GroupMembershipQuery], responses=GroupMembershipListEnvelope, summary="Who is in which group"
+    )
+    def get(self, request: Request) -> Response:
+        query = read_query(GroupMembershipQuery, request)
+        memberships = selectors.group_membership_list(
+            account=request.account, user_id=query.get("user_id"), group_id=query.get("group_id"),
+            descending=_descending(query),
+        )
+        body = paginate(request, memberships, "group_memberships", lambda m: group_membership_payload(request, m))
+        return Response(GroupMembershipListEnvelope(body).data)
+
+    @extend_schema(
+        request=GroupMembershipCreateEnvelope, responses={201: GroupMembershipEnvelope},
+        summary="Put a user in a group (admins)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = GroupMembershipCreateEnvelope(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data["group_membership"]
+        membership = services.group_membership_create(
+            account=request.account, actor=request.user, group_id=data["group_id"], user_id=data["user_id"]
+        )
+        return Response(
+            GroupMembershipEnvelope({"group_membership": group_membership_payload(request, membership)}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class GroupMembershipDetailView(ReadMembersWriteAdmins):
+    def _membership(self, request: Request, membership_id: int) -> GroupMembership:
+        membership = selectors.access_group_membership(account=request.account, membership_id=membership_id)
+        if membership is None:
+            raise Http404
+        return membership
+
+    @extend_schema(responses=GroupMembershipEnvelope, summary="A group membership")
+    def get(self, request: Request, membership_id: int) -> Response:
+        membership = self._membership(request, membership_id)
+        return Response(GroupMembershipEnvelope({"group_membership": group_membership_payload(request, membership)}).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Take a user out of a group (admins)")
+    def delete(self, request: Request, membership_id: int) -> Response:
+        services.group_membership_delete(
+            account=request.account, membership=self._membership(request, membership_id), actor=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

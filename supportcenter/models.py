@@ -5,6 +5,7 @@ import zoneinfo
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django_scopes import ScopedManager
 
 from supportcenter.ids import RandomIdField
@@ -164,3 +165,49 @@ class AuditEntry(TenantModel):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "audit entries"
+
+
+GROUP_NAME_LENGTH = 100
+GROUP_DESCRIPTION_LENGTH = 1000
+
+
+class Group(TenantModel):
+    """A team of agents and admins of the account (the reference's groups; issue 15).
+
+    Lines will name groups to route their calls to (SPEC R14): a group only ever holds
+    members of its account (:class:`GroupMembership`). At most one group is the
+    account's default.
+    """
+
+    name = models.CharField(max_length=GROUP_NAME_LENGTH)
+    description = models.CharField(max_length=GROUP_DESCRIPTION_LENGTH, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="group_unique_name_ci"),
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(is_default=True), name="group_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(TenantModel):
+    """A user in a group; the user is an active member of the group's account (services check)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="group_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="groupmembership_unique_user"),
+        ]

@@ -1,14 +1,29 @@
 """Writes of the core: people and API tokens. One transaction and one audit entry each."""
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportcenter import tokens
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.models import Account, ApiToken, Membership, User
-from supportcenter.selectors import is_member
+from supportcenter.models import (
+    GROUP_DESCRIPTION_LENGTH,
+    GROUP_NAME_LENGTH,
+    Account,
+    ApiToken,
+    Group,
+    GroupMembership,
+    Membership,
+    User,
+)
+from supportcenter.selectors import (
+    access_group,
+    access_member,
+    group_membership_exists,
+    group_name_taken,
+    is_member,
+)
 
 NOT_A_MEMBER_MESSAGE = "That user is not a member of this account."
 DESCRIPTION_REQUIRED_MESSAGE = "Give the token a description."
@@ -62,3 +77,107 @@ def api_token_revoke(*, account: Account, token: ApiToken, actor: User) -> ApiTo
     if changed:
         audit_record(account=account, actor=actor, action="api_token.revoke", target=token)
     return token
+
+
+# --- Groups (issue 15) -----------------------------------------------------------
+GROUP_NAME_REQUIRED_MESSAGE = "Give the group a name."
+GROUP_NAME_TOO_LONG_MESSAGE = f"Keep the group's name to {GROUP_NAME_LENGTH} characters."
+GROUP_NAME_TAKEN_MESSAGE = "Another group already has this name."
+GROUP_DESCRIPTION_TOO_LONG_MESSAGE = f"Keep the description to {GROUP_DESCRIPTION_LENGTH} characters."
+GROUP_NOT_FOUND_MESSAGE = "There is no such group."
+GROUP_MEMBER_NOT_A_MEMBER_MESSAGE = "That user is not an agent or admin of this account."
+GROUP_MEMBER_ALREADY_MESSAGE = "That user is already in this group."
+_GROUP_FIELDS = frozenset({"name", "description", "default"})
+
+
+def _group_apply(*, account: Account, group: Group, changes: dict) -> None:
+    for field, value in changes.items():
+        if field not in _GROUP_FIELDS:  # pragma: no cover - a programming error
+            raise TypeError(f"Unknown group field {field!r}")
+        if field == "default":
+            group.is_default = bool(value)
+            continue
+        text = "" if value is None else str(value).strip()
+        if field == "name":
+            if not text:
+                raise ServiceError(GROUP_NAME_REQUIRED_MESSAGE, field="name")
+            if len(text) > GROUP_NAME_LENGTH:  # never cut silently (issue 14)
+                raise ServiceError(GROUP_NAME_TOO_LONG_MESSAGE, field="name", code="too_long")
+            if group_name_taken(account=account, name=text, exclude_id=group.pk):
+                raise ServiceError(GROUP_NAME_TAKEN_MESSAGE, field="name", code="taken")
+            group.name = text
+        elif field == "description":
+            if len(text) > GROUP_DESCRIPTION_LENGTH:
+                raise ServiceError(GROUP_DESCRIPTION_TOO_LONG_MESSAGE, field="description", code="too_long")
+            group.description = text
+
+
+def _group_save(*, account: Account, group: Group) -> None:
+    if group.is_default:  # one default per account: the new one takes over
+        Group.objects.filter(account=account, is_default=True).exclude(pk=group.pk).update(is_default=False)
+    try:
+        with transaction.atomic():  # another request may have taken the name since the check
+            group.save()
+    except IntegrityError:
+        raise ServiceError(GROUP_NAME_TAKEN_MESSAGE, field="name", code="taken") from None
+
+
+@transaction.atomic
+def group_create(
+    *, account: Account, actor: User | None, name: str, description: str = "", default: bool = False
+) -> Group:
+    group = Group(account=account)
+    _group_apply(account=account, group=group, changes={"name": name, "description": description, "default": default})
+    _group_save(account=account, group=group)
+    audit_record(account=account, actor=actor, action="group.create", target=group, name=group.name)
+    return group
+
+
+@transaction.atomic
+def group_update(*, account: Account, group: Group, actor: User | None, **changes) -> Group:
+    target = Group.objects.select_for_update().get(account=account, pk=group.pk)
+    _group_apply(account=account, group=target, changes=changes)
+    _group_save(account=account, group=target)
+    audit_record(account=account, actor=actor, action="group.update", target=target, fields=sorted(changes))
+    return target
+
+
+@transaction.atomic
+def group_delete(*, account: Account, group: Group, actor: User | None) -> None:
+    """Delete the group and its memberships."""
+    audit_record(account=account, actor=actor, action="group.delete", target=group, name=group.name)
+    GroupMembership.objects.filter(account=account, group=group).delete()
+    Group.objects.filter(account=account, pk=group.pk).delete()
+
+
+@transaction.atomic
+def group_membership_create(*, account: Account, actor: User | None, group_id: int, user_id: int) -> GroupMembership:
+    """Put user ``user_id`` in group ``group_id``, both of ``account`` (ids of another account:
+    refused exactly as missing ones)."""
+    group = access_group(account=account, group_id=group_id)
+    if group is None:
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field="group_id")
+    member = access_member(account=account, user_id=user_id)
+    if member is None:
+        raise ServiceError(GROUP_MEMBER_NOT_A_MEMBER_MESSAGE, field="user_id")
+    if group_membership_exists(account=account, group=group, user_id=member.user_id):
+        raise ServiceError(GROUP_MEMBER_ALREADY_MESSAGE, field="user_id", code="taken")
+    try:
+        with transaction.atomic():  # the same pair may have been added since the check
+            membership = GroupMembership.objects.create(account=account, group=group, user=member.user)
+    except IntegrityError:
+        raise ServiceError(GROUP_MEMBER_ALREADY_MESSAGE, field="user_id", code="taken") from None
+    audit_record(
+        account=account, actor=actor, action="group_membership.create", target=membership,
+        group=group.pk, user=member.user_id,
+    )
+    return membership
+
+
+@transaction.atomic
+def group_membership_delete(*, account: Account, membership: GroupMembership, actor: User | None) -> None:
+    audit_record(
+        account=account, actor=actor, action="group_membership.delete", target=membership,
+        group=membership.group_id, user=membership.user_id,
+    )
+    GroupMembership.objects.filter(account=account, pk=membership.pk).delete()

@@ -10,6 +10,17 @@ from supportcenter import api, views
 api_v2 = [
     path("users/me.json", api.MeView.as_view(), name="api_me"),
     path("users/<int:user_id>.json", api.UserDetailView.as_view(), name="api_user"),
+    path("users.json", api.UserListView.as_view(), name="api_users"),
+    path("users/show_many.json", api.UserShowManyView.as_view(), name="api_users_show_many"),
+    path("users/search.json", api.UserSearchView.as_view(), name="api_users_search"),
+    path("groups.json", api.GroupListView.as_view(), name="api_groups"),
+    path("groups/<int:group_id>.json", api.GroupDetailView.as_view(), name="api_group"),
+    path("group_memberships.json", api.GroupMembershipListView.as_view(), name="api_group_memberships"),
+    path(
+        "group_memberships/<int:membership_id>.json",
+        api.GroupMembershipDetailView.as_view(),
+        name="api_group_membership",
+    ),
 ]
 
 urlpatterns = [

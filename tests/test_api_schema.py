@@ -36,7 +36,7 @@ from talk.services.callback_requests import callback_request_create_by_api
 from talk.selectors.lines import line_list
 from tickets import services as ticket_services
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15  # fuzzing cases per operation; the coverage phase adds its boundary cases
 
 # operation label → the fields a schema-valid request may still be refused on (422),
 # because the rule is about other records or the phone network, not the request's shape.
@@ -56,6 +56,10 @@ RULE_FIELDS = {
     "PUT /api/v2/channels/voice/settings.json": {"twilio_account_sid", "twilio_auth_token"},
     "POST /api/v2/tickets.json": _TICKET_RULES,
     "PUT /api/v2/tickets/{number}.json": _TICKET_RULES,
+    "POST /api/v2/groups.json": {"name"},  # a name another group has
+    "PUT /api/v2/groups/{group_id}.json": {"name"},
+    # a user who is not a member, a group of no such id, a user already in the group
+    "POST /api/v2/group_memberships.json": {"user_id", "group_id"},
 }
 
 

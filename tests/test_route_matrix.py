@@ -60,11 +60,18 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin_center": page(GET="302 403 200 200"),
     "admin_members": page(GET="302 403 200 200"),
     "api_docs": page(GET="200 200 200 200"),
+    "api_group": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 400 404", PATCH="401 403 405 405", DELETE="401 403 204 404"),
+    "api_group_membership": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 204 404"),
+    "api_group_memberships": api(GET="401 200 200 200", POST="401 403 400 400", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
+    "api_groups": api(GET="401 200 200 200", POST="401 403 400 400", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
     "api_me": api(GET="401 200 200 200"),
     "api_schema": page(GET="200 200 200 200"),
     "api_token_revoke": page(POST="302 403 302 404"),
     "api_tokens": page(GET="302 403 200 200", POST="302 403 400 400"),
     "api_user": api(GET="401 200 200 404"),
+    "api_users": api(GET="401 200 200 200"),
+    "api_users_search": api(GET="401 400 400 400"),  # no query: 400 naming it
+    "api_users_show_many": api(GET="401 400 400 400"),  # no ids: 400 naming them
     "callsim:act": page(POST="302 422 422 404"),
     "callsim:dial": page(POST="302 422 422 422"),
     "callsim:my_status": page(POST="302 302 302 302"),
@@ -159,11 +166,16 @@ def cast(acme, globex, alice, bob, charlie):
     ticket = make_ticket(acme, actor=alice)
     with scope(account=acme):
         token, _raw = core_services.api_token_create(account=acme, user=alice, description="matrix", actor=alice)
+        group = core_services.group_create(account=acme, actor=alice, name="Matrix")
+        group_membership = core_services.group_membership_create(
+            account=acme, actor=alice, group_id=group.pk, user_id=bob.pk
+        )
         call = SimulatorCall.objects.create(account=acme, line=line, placed_by=alice)
     return {
         "line_id": line.pk, "greeting_id": make_greeting(acme).pk, "offer_id": offer.pk, "request_id": request.pk,
         "number": ticket.number, "token_id": token.pk, "user_id": bob.pk, "call_id": call.pk,
         "token": line.webhook_token,
+        "group_id": group.pk, "membership_id": group_membership.pk,
     }
 
 

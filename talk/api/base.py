@@ -1,24 +1,12 @@
-"""What the Talk API's views share: who may read and write, parsing a body, naming a
-refused field as the client sent it."""
+"""What the Talk API's views share: parsing a body, naming a refused field as the client
+sent it. (Who may read and write: supportcenter.auth.ReadMembersWriteAdmins.)"""
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import permissions
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.errors import ServiceError
-
-
-class ReadMembersWriteAdmins(APIView):
-    """Members (agents too) may read; only admins may write (SPEC T4)."""
-
-    def get_permissions(self):
-        if self.request.method in permissions.SAFE_METHODS:
-            return [IsAccountMember()]
-        return [IsAccountMember(), IsAccountAdmin()]
 
 
 def rename_error(error: ServiceError, names: dict[str, str]) -> ServiceError:

@@ -13,7 +13,8 @@ from supportcenter.bodies import BodySerializer
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import read_query
 from talk import selectors, services
-from talk.api.base import ReadMembersWriteAdmins, parse_body
+from supportcenter.api_base import ReadMembersWriteAdmins
+from talk.api.base import parse_body
 from talk.models import Greeting
 from talk.services.greetings import (
     GREETING_AUDIO_URL_MESSAGE,

@@ -16,7 +16,8 @@ from supportcenter.errors import ServiceError
 from supportcenter.models import LANGUAGE_CHOICES
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from talk import selectors, services
-from talk.api.base import ReadMembersWriteAdmins, parse_body, rename_error
+from supportcenter.api_base import ReadMembersWriteAdmins
+from talk.api.base import parse_body, rename_error
 from talk.models import Line
 from talk.services.lines import (
     CALLBACK_KEY_MESSAGE,
