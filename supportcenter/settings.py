@@ -322,6 +322,8 @@ SPECTACULAR_SETTINGS = {
         "CallKindEnum": ["live", "callback"],
         "AccountLanguageEnum": "supportcenter.models.LANGUAGE_CHOICES",
         "VoiceLanguageEnum": "talk.voices.VOICE_LANGUAGES",
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "NewTicketStatusEnum": ["new", "open", "pending", "solved"],  # tickets.api: a new ticket is never closed
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
