@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from supportcenter import selectors, services
 from supportcenter.api_base import ReadMembersWriteAdmins
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.models import GROUP_DESCRIPTION_LENGTH, GROUP_NAME_LENGTH, Group, GroupMembership, Membership
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import QuerySerializer, read_query
@@ -199,9 +199,7 @@ class GroupListView(ReadMembersWriteAdmins):
 
     @extend_schema(request=GroupCreateEnvelope, responses={201: GroupEnvelope}, summary="Create a group (admins)")
     def post(self, request: Request) -> Response:
-        serializer = GroupCreateEnvelope(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data["group"]
+        data = read_body(GroupCreateEnvelope, request, "group")
         group = services.group_create(account=request.account, actor=request.user, **data)
         return Response(GroupEnvelope({"group": group_payload(request, group)}).data, status=status.HTTP_201_CREATED)
 
@@ -220,11 +218,8 @@ class GroupDetailView(ReadMembersWriteAdmins):
     @extend_schema(request=GroupInputEnvelope, responses=GroupEnvelope, summary="Change a group (admins)")
     def put(self, request: Request, group_id: int) -> Response:
         group = self._group(request, group_id)
-        serializer = GroupInputEnvelope(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        group = services.group_update(
-            account=request.account, group=group, actor=request.user, **serializer.validated_data["group"]
-        )
+        changes = read_body(GroupInputEnvelope, request, "group")
+        group = services.group_update(account=request.account, group=group, actor=request.user, **changes)
         return Response(GroupEnvelope({"group": group_payload(request, group)}).data)
 
     @extend_schema(request=None, responses={204: None}, summary="Delete a group and its memberships (admins)")
@@ -294,9 +289,7 @@ class GroupMembershipListView(ReadMembersWriteAdmins):
         summary="Put a user in a group (admins)",
     )
     def post(self, request: Request) -> Response:
-        serializer = GroupMembershipCreateEnvelope(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data["group_membership"]
+        data = read_body(GroupMembershipCreateEnvelope, request, "group_membership")
         membership = services.group_membership_create(
             account=request.account, actor=request.user, group_id=data["group_id"], user_id=data["user_id"]
         )

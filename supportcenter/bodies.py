@@ -15,7 +15,10 @@ with a value out of bounds (too long, out of range, not one of the choices, blan
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from supportcenter.api_errors import RecordInvalid
 
@@ -115,3 +118,12 @@ class BodySerializer(serializers.Serializer):
             if wrong:
                 raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+def read_body(serializer_class: type[BodySerializer], request: Request, key: str) -> dict[str, Any]:
+    """The body's ``key`` object (``{"ticket": {...}}`` → its fields), validated: malformed →
+    400 InvalidRequest, a refused value → 422 RecordInvalid (the counterpart of
+    supportcenter.queries.read_query)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data[key]

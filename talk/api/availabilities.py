@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.errors import ServiceError
 from supportcenter.models import User
 from supportcenter.selectors import access_member
@@ -71,12 +71,11 @@ class AvailabilityView(APIView):
     @extend_schema(request=AvailabilityInput, responses=AvailabilityEnvelope, summary="Set an agent's Talk availability")
     def put(self, request: Request, user_id: int) -> Response:
         member = _member_for(request, user_id)
-        body = AvailabilityInput(data=request.data)
-        body.is_valid(raise_exception=True)
+        availability = read_body(AvailabilityInput, request, "availability")
         account = request.account
         try:
             agent_status_set(
-                account=account, user=member, status=body.validated_data["availability"]["agent_state"],
+                account=account, user=member, status=availability["agent_state"],
                 actor=request.user,
             )
         except ServiceError as error:

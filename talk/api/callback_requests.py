@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import read_query
@@ -102,9 +102,7 @@ class CallbackRequestListView(APIView):
         summary="Ask for a callback to a number on a line; it joins the line's queue now (30 per 10 minutes)",
     )
     def post(self, request: Request) -> Response:
-        body = CallbackRequestCreateEnvelope(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data["callback_request"]
+        data = read_body(CallbackRequestCreateEnvelope, request, "callback_request")
         try:
             item = callback_request_create_by_api(
                 account=request.account, line_id=data["phone_number_id"],

@@ -9,12 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import read_query
 from talk import selectors, services
 from supportcenter.api_base import ReadMembersWriteAdmins
-from talk.api.base import parse_body
 from talk.models import Greeting
 from talk.services.greetings import (
     GREETING_AUDIO_URL_MESSAGE,
@@ -153,7 +152,7 @@ class GreetingListView(ReadMembersWriteAdmins):
 
     @extend_schema(request=GreetingCreateEnvelope, responses={201: GreetingEnvelope}, summary="Create a greeting (admins)")
     def post(self, request: Request) -> Response:
-        data = dict(parse_body(GreetingCreateEnvelope, request, "greeting"))
+        data = dict(read_body(GreetingCreateEnvelope, request, "greeting"))
         greeting = services.greeting_create(
             account=request.account,
             actor=request.user,
@@ -183,7 +182,7 @@ class GreetingDetailView(ReadMembersWriteAdmins):
     @extend_schema(request=GreetingInputEnvelope, responses=GreetingEnvelope, summary="Change an own greeting (admins)")
     def put(self, request: Request, greeting_id: int) -> Response:
         greeting = self._greeting(request, greeting_id)
-        data = parse_body(GreetingInputEnvelope, request, "greeting")
+        data = read_body(GreetingInputEnvelope, request, "greeting")
         greeting = services.greeting_update(
             account=request.account, greeting=greeting, actor=request.user, **data
         )

@@ -11,13 +11,13 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.errors import ServiceError
 from supportcenter.models import LANGUAGE_CHOICES
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from talk import selectors, services
 from supportcenter.api_base import ReadMembersWriteAdmins
-from talk.api.base import parse_body, rename_error
+from talk.api.base import rename_error
 from talk.models import Line
 from talk.services.lines import (
     CALLBACK_KEY_MESSAGE,
@@ -289,7 +289,7 @@ class PhoneNumberListView(ReadMembersWriteAdmins):
         summary="Add a line (admins)",
     )
     def post(self, request: Request) -> Response:
-        changes = _line_changes(parse_body(PhoneNumberInputEnvelope, request, "phone_number"))
+        changes = _line_changes(read_body(PhoneNumberInputEnvelope, request, "phone_number"))
         try:
             line = services.line_create(
                 account=request.account,
@@ -326,7 +326,7 @@ class PhoneNumberDetailView(ReadMembersWriteAdmins):
     )
     def put(self, request: Request, line_id: int) -> Response:
         line = self._line(request, line_id)
-        changes = _line_changes(parse_body(PhoneNumberInputEnvelope, request, "phone_number"))
+        changes = _line_changes(read_body(PhoneNumberInputEnvelope, request, "phone_number"))
         try:
             line = services.line_update(account=request.account, line=line, actor=request.user, **changes)
         except ServiceError as error:

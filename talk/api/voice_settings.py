@@ -10,9 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, read_body
 from talk import selectors, services
-from talk.api.base import parse_body
 from talk.models import TelephonySettings
 from talk.services.telephony import TWILIO_SID_INVALID_MESSAGE, TWILIO_TOKEN_INVALID_MESSAGE
 
@@ -67,6 +66,6 @@ class VoiceSettingsView(APIView):
         summary="Choose the telephony provider and set its credentials (admins; the token is write-only)",
     )
     def put(self, request: Request) -> Response:
-        data = parse_body(VoiceSettingsInputEnvelope, request, "settings")
+        data = read_body(VoiceSettingsInputEnvelope, request, "settings")
         row = services.telephony_settings_update(account=request.account, actor=request.user, **data)
         return Response(VoiceSettingsEnvelope({"settings": _settings_payload(row)}).data)
