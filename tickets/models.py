@@ -19,6 +19,11 @@ class EndUser(TenantModel):
     name = models.CharField(max_length=200, blank=True)
     phone = PhoneNumberField(null=True, blank=True)  # E.164 in the database
     email = models.EmailField(blank=True)  # stored lower-cased by the services
+    # Set when an agent or admin of the account is the requester (the reference lets any
+    # user ask): the API shows the member's user id as the ticket's requester_id.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -30,6 +35,9 @@ class EndUser(TenantModel):
             ),
             models.UniqueConstraint(
                 fields=["account", "email"], condition=~Q(email=""), name="enduser_unique_email"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "user"], condition=Q(user__isnull=False), name="enduser_unique_user"
             ),
         ]
 
@@ -64,6 +72,20 @@ class TicketStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class TicketPriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class TicketType(models.TextChoices):
+    PROBLEM = "problem", "Problem"
+    INCIDENT = "incident", "Incident"
+    QUESTION = "question", "Question"
+    TASK = "task", "Task"
+
+
 class Via(models.TextChoices):
     """The channel a ticket or comment came through (Zendesk's ``via.channel``)."""
 
@@ -74,6 +96,8 @@ class Via(models.TextChoices):
 
 class Ticket(TenantModel):
     Status = TicketStatus
+    Priority = TicketPriority
+    Type = TicketType
     Via = Via
 
     # The public id in URLs and the API; ``id`` (random) stays internal.
@@ -93,6 +117,20 @@ class Ticket(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         editable=False,
     )
+    # The reference's ticket fields (issue 15). Blank priority/type: none set (null in the API).
+    priority = models.CharField(max_length=8, choices=TicketPriority.choices, blank=True, default="")
+    type = models.CharField(max_length=8, choices=TicketType.choices, blank=True, default="")
+    # Normalised by the services: lower-case, no spaces, unique, sorted.
+    tags = models.JSONField(default=list, blank=True)
+    group = models.ForeignKey(
+        "supportcenter.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    due_at = models.DateTimeField(null=True, blank=True)
+    # Stored as the client gave them: [{"id": ..., "value": ...}, ...].
+    custom_fields = models.JSONField(default=list, blank=True)
+    is_public = models.BooleanField(default=True)
+    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +145,9 @@ class Ticket(TenantModel):
         indexes = [
             models.Index(fields=["account", "status"], name="ticket_account_status"),
             models.Index(fields=["account", "assignee"], name="ticket_account_assignee"),
+            models.Index(
+                fields=["account", "external_id"], condition=~Q(external_id=""), name="ticket_account_external_id"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,6 +156,31 @@ class Ticket(TenantModel):
     @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
+
+
+class TicketAudit(TenantModel):
+    """One write to a ticket and what it changed (the reference's ticket audits).
+
+    ``events`` holds the reference's event objects (``Create``, ``Change``, ``Comment``,
+    ...) as the API shows them, ids included; ``metadata`` the audit's ``metadata``.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="audits")
+    # Null means the system.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
+    events = models.JSONField(default=list)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="audit_ticket_created")]
+
+    def __str__(self) -> str:
+        return f"Audit of #{self.ticket.number}"
 
 
 class Comment(TenantModel):
@@ -128,6 +194,8 @@ class Comment(TenantModel):
     body = models.TextField()
     public = models.BooleanField(default=True)
     via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
+    # The audit that added it (null for comments written before audits existed).
+    audit = models.ForeignKey(TicketAudit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

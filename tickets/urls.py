@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tickets import api, views
+from tickets import api, search_api, views
 
 app_name = "tickets"
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("tickets/<int:number>/", views.ticket_detail, name="detail"),
     path("api/v2/tickets.json", api.TicketListView.as_view(), name="api_list"),
     path("api/v2/tickets/<int:number>.json", api.TicketDetailView.as_view(), name="api_detail"),
+    path("api/v2/search.json", search_api.SearchView.as_view(), name="api_search"),
     path("api/v2/tickets/<int:number>/comments.json", api.TicketCommentListView.as_view(), name="api_comments"),
 ]

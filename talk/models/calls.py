@@ -148,6 +148,8 @@ class CallbackRequest(TenantModel):
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True, default="")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Talk time of the completed callback.")
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # An API request's own groups (group_ids): offered to them rather than the line's (R14).
+    groups = models.ManyToManyField("supportcenter.Group", blank=True, related_name="+")
 
     class Meta:
         ordering = ["queue_entered_at"]

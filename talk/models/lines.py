@@ -55,6 +55,12 @@ class Line(TenantModel):
         "talk.Greeting", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     call_offer_seconds = models.PositiveIntegerField(default=DEFAULT_CALL_OFFER_SECONDS)
+    # Routing (SPEC R14): calls and callbacks go to online agents of these groups; none
+    # named, to any agent. A group in use cannot be deleted (the services refuse, 409).
+    default_group = models.ForeignKey(
+        "supportcenter.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    groups = models.ManyToManyField("supportcenter.Group", blank=True, related_name="lines")
 
     # --- Callback (L2) ---------------------------------------------------------
     callback_enabled = models.BooleanField(default=False)
