@@ -1,0 +1,543 @@
+"""search.json's query language (issue 15, item 3): the parser, and the querysets it selects.
+
+A query is terms separated by spaces, every one of which must hold (AND), as the reference
+reads them: a word (``printer``; it matches a word of the text or the start of one), a
+"quoted phrase" (those words in that order), or ``field<op>value`` with ``:`` (is),
+``<``, ``>``, ``<=``, ``>=``; a leading ``-`` negates a term. A field named again with ``:``
+is ORed with itself (``status:open status:pending``: what zenpy sends for a list). Words and
+phrases are looked
+for in a ticket's subject and its comments (internal notes too: search is for agents), and
+in a user's name and e-mail; a bare number also finds the ticket of that number.
+
+Result types: ``type:ticket`` or ``type:user`` chooses one. Without it a query searches
+every type all of whose terms apply to it: free words and dates apply to tickets and users
+(both are answered, tickets first, then users), ``status:``/``assignee:``... only to
+tickets, ``role:``/``email:``/``name:`` only to users.
+
+The language is also one regular expression, :data:`QUERY_PATTERN`, which the API publishes
+in its schema: :func:`parse` accepts exactly the strings that pattern matches (the tests
+check both directions), so a schema-valid query is never refused, and each refusal says
+which term is wrong and why.
+
+Matching text: on PostgreSQL, full-text search with the language-neutral ``simple``
+configuration, through expressions identical to the GIN indexes of migration 0003 (so
+they are usable: a test reads the plan). Text with CJK characters (Japanese has no spaces
+between words) falls back to a substring match, as does everything on SQLite (the demo).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from django.contrib.postgres.search import SearchQueryField, SearchVectorField
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Value, When
+
+from supportcenter import selectors as core_selectors
+from supportcenter.models import Account, Membership, User
+from supportcenter.phone import parse_phone
+from supportcenter.tenancy import account_zone
+from tickets import selectors as ticket_selectors
+from tickets.models import Comment, Ticket, TicketType, Via
+
+MAX_QUERY_LENGTH = 1000
+MAX_TERMS = 20
+RESULT_TYPES = ("ticket", "user")
+STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")  # the reference's; no ticket is on hold here
+PRIORITY_ORDER = ("low", "normal", "high", "urgent")
+SORT_FIELDS = ("created_at", "updated_at", "priority", "status", "ticket_type")
+UNITS = ("minute", "hour", "day", "week", "month", "year")
+_COMPARISONS = ("<=", ">=", "<", ">")
+
+
+class SearchError(ValueError):
+    """A query this product cannot read; the message names the term and says why."""
+
+
+@dataclass(frozen=True)
+class _Field:
+    applies: frozenset[str]
+    kind: str  # "enum" (one of values), "text" (any value, quoted or not) or "time"
+    values: tuple[str, ...] = ()
+    ordered: bool = False  # takes < > <= >= too
+    equal_only: tuple[str, ...] = ()  # values taken with ":" only (none)
+
+
+_TICKET, _USER, _BOTH = frozenset({"ticket"}), frozenset({"user"}), frozenset(RESULT_TYPES)
+FIELDS: dict[str, _Field] = {
+    "type": _Field(_BOTH, "enum", RESULT_TYPES),
+    "status": _Field(_TICKET, "enum", STATUS_ORDER, ordered=True),
+    "priority": _Field(_TICKET, "enum", PRIORITY_ORDER, ordered=True, equal_only=("none",)),
+    "ticket_type": _Field(_TICKET, "enum", tuple(TicketType.values), equal_only=("none",)),
+    "via": _Field(_TICKET, "enum", (*Via.values, "phone")),
+    "assignee": _Field(_TICKET, "text"),
+    "requester": _Field(_TICKET, "text"),
+    "group": _Field(_TICKET, "text"),
+    "tags": _Field(_TICKET, "text"),
+    "subject": _Field(_TICKET, "text"),
+    "role": _Field(_USER, "enum", tuple(Membership.Role.values)),
+    "email": _Field(_USER, "text"),
+    "name": _Field(_USER, "text"),
+    "created": _Field(_BOTH, "time", ordered=True),
+    "updated": _Field(_BOTH, "time", ordered=True),
+}
+ALIASES = {"tag": "tags"}
+
+
+# --- The language as one regular expression (published in the API schema) ------------------
+def _ci(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def _any(words) -> str:
+    return "(?:" + "|".join(_ci(word) for word in sorted(words, key=len, reverse=True)) + ")"
+
+
+_BARE = r'[^\x00-\x20"\x7f]+'
+_PHRASE = r'"[^"\x00-\x1f\x7f]+"'
+_WORD = r'[^\x00-\x20"\x7f:<>-][^\x00-\x20"\x7f:<>]*'
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_LEAP_DAY = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+_TIME = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?"
+_AGO = r"[0-9]{1,4}" + _any([f"{unit}s" for unit in UNITS] + list(UNITS))
+_TIME_VALUE = rf"(?:{_DATE}(?:{_TIME})?|{_AGO})"
+_OPS = "(?:<=|>=|:|<|>)"
+
+
+def _field_pattern(name: str, field: _Field) -> str:
+    names = _any([name, *(alias for alias, target in ALIASES.items() if target == name)])
+    if field.kind == "time":
+        return names + _OPS + _TIME_VALUE
+    if field.kind == "text":
+        return names + f":(?:{_PHRASE}|{_BARE})"
+    values = _any(field.values + field.equal_only)
+    forms = [f':(?:{values}|"{values}")']  # zenpy quotes each value of a list
+    if field.ordered:
+        forms.append("(?:<=|>=|<|>)" + _any(field.values))
+    return names + "(?:" + "|".join(forms) + ")"
+
+
+_TERM = "-?(?:" + "|".join([*(_field_pattern(n, f) for n, f in FIELDS.items()), _PHRASE, _WORD]) + ")"
+QUERY_PATTERN = rf"^ *{_TERM}(?: +{_TERM}){{0,{MAX_TERMS - 1}}} *$"
+# "$" as JSON Schema (ECMA-262) reads it: the very end, not before a final newline as in Python.
+_QUERY_RE = re.compile(QUERY_PATTERN.removesuffix("$") + r"\Z")
+
+
+# --- Parsing ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "word", "phrase" or "field"
+    value: str  # unquoted; a field's canonical value (enum values lower-case)
+    negated: bool = False
+    field: str = ""
+    op: str = ":"
+    when: tuple | None = None  # a time field's value: ("date", date) | ("time", datetime, seconds) | ("ago", n, unit)
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[Term, ...]
+    types: frozenset[str]  # the result types the query can select
+
+    def restricted_to(self, result_type: str) -> Query:
+        return replace(self, types=self.types & {result_type})
+
+
+def parse(text: str) -> Query:
+    """The query ``text`` as terms, or :class:`SearchError` naming the term at fault."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise SearchError(f"The query is {len(text)} characters long; use at most {MAX_QUERY_LENGTH}.")
+    tokens = _tokens(text)
+    if not tokens:
+        raise SearchError("The query is empty: give a word, a \"phrase\" or a field such as status:open.")
+    if len(tokens) > MAX_TERMS:
+        raise SearchError(f"The query has {len(tokens)} terms; use at most {MAX_TERMS}.")
+    terms = tuple(_term(token) for token in tokens)
+    if not _QUERY_RE.search(text):  # the parser and the published pattern agree (tests check it)
+        raise SearchError("The query cannot be read: separate its terms with spaces.")
+    chosen = {term.value for term in terms if term.field == "type" and not term.negated}
+    types = (chosen or set(RESULT_TYPES)) - {term.value for term in terms if term.field == "type" and term.negated}
+    for term in terms:
+        if term.kind == "field":
+            types &= FIELDS[term.field].applies
+    return Query(terms=terms, types=frozenset(types))
+
+
+def _tokens(text: str) -> list[str]:
+    tokens, current, quoted = [], "", False
+    for char in text:
+        if char == " " and not quoted:
+            if current:
+                tokens.append(current)
+            current = ""
+            continue
+        quoted ^= char == '"'
+        current += char
+    if quoted:
+        raise SearchError(f"Close the quote opened in '{current}'.")
+    return tokens + [current] if current else tokens
+
+
+def _term(token: str) -> Term:
+    negated = token.startswith("-")
+    body = token[1:] if negated else token
+    if not body or body.startswith("-"):
+        raise SearchError(f"Put one '-' right before the word, phrase or field to leave out, not '{token}'.")
+    if body.startswith('"'):
+        if not re.fullmatch(_PHRASE, body):
+            raise SearchError(f"Quote a whole phrase, with text between the quotes and nothing after: '{token}'.")
+        return Term("phrase", body[1:-1], negated)
+    found = re.match(r'([^:<>"]*)(<=|>=|:|<|>)', body)
+    if found is None:
+        if not re.fullmatch(_WORD, body):
+            raise SearchError(f"'{token}' has a quote inside a word or a control character: quote whole phrases only.")
+        return Term("word", body, negated)
+    name, op, value = found.group(1), found.group(2), body[found.end():]
+    if not name:
+        raise SearchError(f"Name the field before '{op}' in '{token}'.")
+    key = ALIASES.get(name.lower(), name.lower())
+    field = FIELDS.get(key)
+    if field is None:
+        known = ", ".join(FIELDS)
+        raise SearchError(f"Unknown field '{name}' in '{token}'. Fields: {known}; other words need no colon.")
+    if op != ":" and not field.ordered:
+        raise SearchError(f"'{name}' takes ':' only, not '{op}', in '{token}'.")
+    if not value:
+        raise SearchError(f"Give a value after '{name}{op}' in '{token}'.")
+    if field.kind == "time":
+        return Term("field", value, negated, key, op, _time_value(token, name, value))
+    if field.kind == "text":
+        if not re.fullmatch(f"{_PHRASE}|{_BARE}", value):
+            raise SearchError(f"Quote the whole value of '{name}', or none of it, in '{token}'.")
+        return Term("field", value.strip('"') if value.startswith('"') else value, negated, key, op)
+    allowed = field.values + (field.equal_only if op == ":" else ())
+    if op == ":" and len(value) > 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if value.lower() not in allowed:
+        choices = ", ".join(allowed[:-1]) + " or " + allowed[-1]
+        raise SearchError(f"Unknown {key.replace('_', ' ')} '{value}' in '{token}': use {choices}.")
+    return Term("field", value.lower(), negated, key, op)
+
+
+def _time_value(token: str, name: str, value: str) -> tuple:
+    if re.fullmatch(_AGO, value):
+        number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", value).groups()
+        return ("ago", int(number), unit.lower().rstrip("s"))
+    moment = re.fullmatch(rf"({_DATE})(?:T([0-9]{{2}}):([0-9]{{2}})(?::([0-9]{{2}}))?(Z|[+-][0-9]{{2}}:?[0-9]{{2}})?)?", value)
+    if moment is None:
+        raise SearchError(
+            f"Not a date in '{token}': use YYYY-MM-DD, a time such as 2026-01-01T09:00:00Z, "
+            f"or a time ago such as {name}>4hours."
+        )
+    day = dt.date.fromisoformat(moment.group(1))
+    if moment.group(2) is None:
+        return ("date", day)
+    hour, minute, second, zone = moment.group(2, 3, 4, 5)
+    tz = None
+    if zone == "Z":
+        tz = dt.timezone.utc
+    elif zone:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    when = dt.datetime(day.year, day.month, day.day, int(hour), int(minute), int(second or 0), tzinfo=tz)
+    return ("time", when, 1 if second is not None else 60)
+
+
+# --- Times: a term's window [start, end), clamped to what the database can hold ------------
+_UTC = dt.timezone.utc
+_MIN = dt.datetime.min.replace(tzinfo=_UTC)
+_MAX = dt.datetime.max.replace(tzinfo=_UTC)
+
+
+def _utc(moment: dt.datetime, overflow: dt.datetime) -> dt.datetime:
+    try:
+        return moment.astimezone(_UTC)
+    except (OverflowError, ValueError):
+        return overflow
+
+
+def _window(when: tuple, op: str, zone, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    kind = when[0]
+    if kind == "date":
+        day = when[1]
+        start = _utc(dt.datetime.combine(day, dt.time.min, tzinfo=zone), _MIN)
+        if day == dt.date.max:
+            return start, _MAX
+        return start, _utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone), _MAX)
+    if kind == "time":
+        moment = when[1] if when[1].tzinfo else when[1].replace(tzinfo=zone)
+        overflow = _MAX if moment.year > 1 else _MIN
+        start = _utc(moment, overflow)
+        return start, (_MAX if start >= _MAX - dt.timedelta(minutes=1) else start + dt.timedelta(seconds=when[2]))
+    point = _ago(now, when[1], when[2])
+    if op != ":":
+        return point, point
+    return point, _ago(now, when[1] - 1, when[2])
+
+
+def _ago(now: dt.datetime, number: int, unit: str) -> dt.datetime:
+    try:
+        if unit in ("month", "year"):
+            months = now.year * 12 + now.month - 1 - (number * 12 if unit == "year" else number)
+            year, month = divmod(months, 12)
+            day = min(now.day, calendar.monthrange(year, month + 1)[1])
+            return now.replace(year=year, month=month + 1, day=day)
+        return now - dt.timedelta(**{f"{unit}s": number})
+    except (OverflowError, ValueError):
+        return _MIN
+
+
+def _time_q(column: str, op: str, window: tuple[dt.datetime, dt.datetime]) -> Q:
+    start, end = window
+    if op == ":":
+        return _since(column, start) & _before(column, end)
+    return {">": _since(column, end), ">=": _since(column, start),
+            "<": _before(column, start), "<=": _before(column, end)}[op]
+
+
+def _since(column: str, moment: dt.datetime) -> Q:
+    return Q() if moment <= _MIN else Q(pk__in=[]) if moment >= _MAX else Q(**{f"{column}__gte": moment})
+
+
+def _before(column: str, moment: dt.datetime) -> Q:
+    return Q(pk__in=[]) if moment <= _MIN else Q() if moment >= _MAX else Q(**{f"{column}__lt": moment})
+
+
+# --- Text: full-text search on PostgreSQL, with the indexes' exact expressions ------------------
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
+
+
+class Vector(Func):
+    """``to_tsvector('simple', column)``: the expression migration 0003 indexes (GIN)."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+
+class _Prefixes(Func):
+    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = SearchQueryField()
+
+
+class _Phrase(Func):
+    template = "phraseto_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = SearchQueryField()
+
+
+class Matches(Func):
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _tsquery(text: str, *, phrase: bool) -> Func:
+    if phrase:
+        return _Phrase(Value(text))
+    # Quoted, the word is one operand whatever its punctuation; ":*" matches word starts.
+    return _Prefixes(Value("'" + text.replace("\\", "\\\\").replace("'", "''") + "':*"))
+
+
+def text_match(column: str, text: str, *, phrase: bool) -> Q:
+    """``column`` holds the word (or the start of one) or the phrase ``text``."""
+    if connection.vendor != "postgresql" or _CJK.search(text):
+        # The reference's trailing wildcard (print*) is what a substring match does anyway.
+        return Q(**{f"{column}__icontains": text if phrase else text.rstrip("*") or text})
+    return Q(Matches(Vector(F(column)), _tsquery(text, phrase=phrase)))
+
+
+def _ticket_text(account: Account, text: str, *, phrase: bool, subject_only: bool = False) -> Q:
+    match = text_match("subject", text, phrase=phrase)
+    if not subject_only:
+        # Uncorrelated, so it runs once (on the comments' own index), not once per ticket.
+        comments = Comment.objects.filter(account=account).filter(text_match("body", text, phrase=phrase))
+        match |= Q(pk__in=comments.values("ticket_id"))
+        if not phrase and text.isdigit() and len(text) <= 18:
+            match |= Q(number=int(text))
+    return match
+
+
+# --- Tickets --------------------------------------------------------------------------
+_ID_MAX = 2**63 - 1
+
+
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) <= 19 and 0 < int(value) <= _ID_MAX else None
+
+
+def _ticket_q(account: Account, user: User, term: Term, now: dt.datetime) -> Q:
+    if term.kind != "field":
+        return _ticket_text(account, term.value, phrase=term.kind == "phrase")
+    value, op, name = term.value, term.op, term.field
+    if name == "type":
+        return Q()
+    if name in ("status", "priority"):
+        order = STATUS_ORDER if name == "status" else PRIORITY_ORDER
+        if value == "none":
+            return Q(priority="")
+        if op == ":":
+            return Q(**{name: value})
+        index = order.index(value)
+        chosen = [v for i, v in enumerate(order) if {"<": i < index, "<=": i <= index, ">": i > index, ">=": i >= index}[op]]
+        return Q(**{f"{name}__in": chosen})
+    if name == "ticket_type":
+        return Q(type="" if value == "none" else value)
+    if name == "via":
+        return Q(via=Via.VOICE if value == "phone" else value)
+    if name == "subject":
+        return _ticket_text(account, value, phrase=" " in value, subject_only=True)
+    if name in ("created", "updated"):
+        return _time_q(f"{name}_at", op, _window(term.when, op, account_zone(account), now))
+    if name == "tags":
+        return tags_match(value.lower())
+    lowered, number = value.lower(), _id(value)
+    if name == "assignee":
+        if lowered in ("me", "none"):
+            return Q(assignee=user) if lowered == "me" else Q(assignee__isnull=True)
+        if "@" in value:
+            return Q(assignee__email__iexact=value)
+        return Q(assignee__name__icontains=value) | (Q(assignee_id=number) if number else Q(pk__in=[]))
+    if name == "group":
+        if lowered == "none":
+            return Q(group__isnull=True)
+        return Q(group__name__iexact=value) | (Q(group_id=number) if number else Q(pk__in=[]))
+    # requester: an end user (by phone, e-mail, name or id) or a member asking (by their user id)
+    if lowered in ("me", "none"):
+        return Q(requester__user=user) if lowered == "me" else Q(requester__isnull=True)
+    if "@" in value:
+        return Q(requester__email__iexact=value) | Q(requester__user__email__iexact=value)
+    match = Q(requester__name__icontains=value) | Q(requester__user__name__icontains=value)
+    if number:
+        match |= Q(requester_id=number) | Q(requester__user_id=number)
+    phone = parse_phone(value, region=account.region) if re.fullmatch(r"[0-9+()\-.]{4,}", value) else None
+    if phone is not None:
+        match |= Q(requester__phone=phone.as_e164)
+    return match
+
+
+def tags_match(tag: str) -> Q:
+    if tag == "none":
+        return Q(tags=[])
+    if connection.vendor == "postgresql":
+        return Q(tags__contains=[tag])  # jsonb @>, on the GIN index of migration 0003
+    # SQLite stores the list as JSON text (ASCII-escaped): look for the element, quotes included.
+    return Q(tags__icontains=json.dumps(tag))
+
+
+def _conditions(query: Query, condition) -> list[Q]:
+    """One condition per term, ANDed; but the reference ORs a field named again with ':'
+    (``status:open status:pending``, zenpy's lists), so those terms are ORed first."""
+    anded, ored = [], {}
+    for term in query.terms:
+        q = condition(term)
+        if term.negated:
+            anded.append(~q)
+        elif term.kind == "field" and term.op == ":" and term.field not in ("type", "created", "updated"):
+            ored[term.field] = ored[term.field] | q if term.field in ored else q
+        else:
+            anded.append(q)
+    return anded + list(ored.values())
+
+
+_PRIORITY_RANK = Case(*(When(priority=p, then=Value(i + 1)) for i, p in enumerate(PRIORITY_ORDER)),
+                      default=Value(0), output_field=IntegerField())
+_STATUS_RANK = Case(*(When(status=s, then=Value(i)) for i, s in enumerate(STATUS_ORDER)),
+                    default=Value(0), output_field=IntegerField())
+
+
+def search_tickets(*, account: Account, user: User, query: Query, sort_by: str | None = None,
+                   descending: bool = True) -> QuerySet[Ticket]:
+    """The account's tickets matching every term of ``query``, in the order asked
+    (``sort_by`` one of :data:`SORT_FIELDS`; without it, by creation)."""
+    tickets = Ticket.objects.filter(account=account)
+    if "ticket" not in query.types:
+        return tickets.none()
+    now = dt.datetime.now(_UTC)
+    for condition in _conditions(query, lambda term: _ticket_q(account, user, term, now)):
+        tickets = tickets.filter(condition)
+    key = {"priority": _PRIORITY_RANK, "status": _STATUS_RANK, "ticket_type": F("type"),
+           "updated_at": F("updated_at")}.get(sort_by or "", F("created_at"))
+    if descending:
+        return tickets.order_by(key.desc(), "-number")
+    return tickets.order_by(key.asc(), "number")
+
+
+# --- Users ----------------------------------------------------------------------------
+def _user_q(account: Account, term: Term, now: dt.datetime) -> Q:
+    if term.kind != "field":
+        return Q(user__name__icontains=term.value) | Q(user__email__icontains=term.value)
+    if term.field == "type":
+        return Q()
+    if term.field == "role":
+        return Q(role=term.value)
+    if term.field == "email":
+        return Q(user__email__iexact=term.value)
+    if term.field == "name":
+        return Q(user__name__icontains=term.value)
+    # created / updated: a user of the account since the membership began (the API's dates)
+    return _time_q("created_at", term.op, _window(term.when, term.op, account_zone(account), now))
+
+
+def search_users(*, account: Account, query: Query, sort_by: str | None = None,
+                 descending: bool = True) -> QuerySet[Membership]:
+    """The account's active members matching every term; by name unless sorted by a date."""
+    members = core_selectors.user_list(account=account)
+    if "user" not in query.types:
+        return members.none()
+    now = dt.datetime.now(_UTC)
+    for condition in _conditions(query, lambda term: _user_q(account, term, now)):
+        members = members.filter(condition)
+    if sort_by in ("created_at", "updated_at"):
+        return members.order_by(*(("-created_at", "-pk") if descending else ("created_at", "pk")))
+    return members.order_by("user__name", "user__email", "pk")
+
+
+# --- Both -----------------------------------------------------------------------------
+class SearchResults(Sequence):
+    """Tickets, then users, as one list of ``(result_type, row)``: each part is counted once
+    and only the rows of the page asked for are loaded."""
+
+    def __init__(self, parts: list[tuple[str, QuerySet]]):
+        self._parts = parts
+        self._sizes: list[int] | None = None
+
+    def _counts(self) -> list[int]:
+        if self._sizes is None:
+            self._sizes = [queryset.count() for _kind, queryset in self._parts]
+        return self._sizes
+
+    def __len__(self) -> int:
+        return sum(self._counts())
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            rows = self[index:index + 1] if index >= 0 else self[len(self) + index:len(self) + index + 1]
+            if not rows:
+                raise IndexError(index)
+            return rows[0]
+        start, stop, _step = index.indices(len(self))
+        rows, offset = [], 0
+        for (kind, queryset), size in zip(self._parts, self._counts()):
+            low, high = max(start - offset, 0), min(stop - offset, size)
+            if low < high:
+                rows.extend((kind, row) for row in queryset[low:high])
+            offset += size
+        return rows
+
+
+def search(*, account: Account, user: User, query: Query, sort_by: str | None = None,
+           descending: bool = True) -> SearchResults:
+    """Everything ``query`` selects in ``account``: tickets first, then users."""
+    parts: list[tuple[str, QuerySet]] = []
+    if "ticket" in query.types:
+        tickets = search_tickets(account=account, user=user, query=query, sort_by=sort_by, descending=descending)
+        parts.append(("ticket", ticket_selectors.with_payload_relations(tickets)))
+    if "user" in query.types:
+        parts.append(("user", search_users(account=account, query=query, sort_by=sort_by, descending=descending)))
+    return SearchResults(parts)
