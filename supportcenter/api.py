@@ -22,8 +22,9 @@ class UserOutput(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
     name = serializers.CharField()
-    email = serializers.EmailField()
-    role = serializers.CharField()
+    email = serializers.EmailField(allow_null=True, help_text="Null for a requester known by phone only.")
+    phone = serializers.CharField(allow_null=True, help_text="A requester's number (E.164); null for members.")
+    role = serializers.CharField(help_text="admin, agent, or end-user for a requester.")
     active = serializers.BooleanField()
     time_zone = serializers.CharField()
     locale = serializers.CharField()
@@ -43,6 +44,7 @@ def user_payload(request: Request, membership) -> dict:
         "url": request.build_absolute_uri(f"/api/v2/users/{user.pk}.json"),
         "name": user.name,
         "email": user.email,
+        "phone": None,
         "role": membership.role,
         "active": membership.is_active and user.is_active,
         "time_zone": account.time_zone,
@@ -59,15 +61,6 @@ class MeView(APIView):
         return Response(UserEnvelope({"user": user_payload(request, membership)}).data)
 
 
-class UserDetailView(APIView):
-    @extend_schema(responses=UserEnvelope, summary="A user of the account")
-    def get(self, request: Request, user_id: int) -> Response:
-        membership = selectors.access_member(account=request.account, user_id=user_id)
-        if membership is None:
-            raise Http404
-        return Response(UserEnvelope({"user": user_payload(request, membership)}).data)
-
-
 # --- Users and groups (issue 15, in the reference's shapes) ---------------------------
 MAX_ID = 2**63 - 1
 MAX_SHOW_MANY = 100
@@ -75,7 +68,7 @@ SEARCH_QUERY_LENGTH = 200
 _ID = {"min_value": 1, "max_value": MAX_ID}
 
 
-def _descending(query: dict) -> bool:
+def descending(query: dict) -> bool:
     return query.get("sort_order") == "desc"
 
 
@@ -98,25 +91,6 @@ class UserSearchQuery(PageQuery):
         min_length=1, max_length=SEARCH_QUERY_LENGTH, trim_whitespace=False,
         help_text="Text the user's name or e-mail contains (case-insensitive).",
     )
-
-
-class UserListView(APIView):
-    @extend_schema(parameters=[UserListQuery], responses=UserListEnvelope, summary="The account's users")
-    def get(self, request: Request) -> Response:
-        query = read_query(UserListQuery, request)
-        members = selectors.user_list(account=request.account, role=query.get("role"), descending=_descending(query))
-        body = paginate(request, members, "users", lambda m: user_payload(request, m))
-        return Response(UserListEnvelope(body).data)
-
-
-class UserShowManyView(APIView):
-    @extend_schema(parameters=[UserShowManyQuery], responses=UserListEnvelope, summary="Users by id")
-    def get(self, request: Request) -> Response:
-        ids = [int(part) for part in read_query(UserShowManyQuery, request)["ids"].split(",")]
-        members = selectors.user_many(account=request.account, user_ids=ids)
-        users = [user_payload(request, member) for member in members]
-        body = {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
-        return Response(UserListEnvelope(body).data)
 
 
 class UserSearchView(APIView):
@@ -194,7 +168,7 @@ class GroupListView(ReadMembersWriteAdmins):
     @extend_schema(parameters=[PageQuery], responses=GroupListEnvelope, summary="The account's groups")
     def get(self, request: Request) -> Response:
         query = read_query(PageQuery, request)
-        groups = selectors.group_list(account=request.account, descending=_descending(query))
+        groups = selectors.group_list(account=request.account, descending=descending(query))
         return Response(GroupListEnvelope(paginate(request, groups, "groups", lambda g: group_payload(request, g))).data)
 
     @extend_schema(request=GroupCreateEnvelope, responses={201: GroupEnvelope}, summary="Create a group (admins)")
@@ -279,7 +253,7 @@ class GroupMembershipListView(ReadMembersWriteAdmins):
         query = read_query(GroupMembershipQuery, request)
         memberships = selectors.group_membership_list(
             account=request.account, user_id=query.get("user_id"), group_id=query.get("group_id"),
-            descending=_descending(query),
+            descending=descending(query),
         )
         body = paginate(request, memberships, "group_memberships", lambda m: group_membership_payload(request, m))
         return Response(GroupMembershipListEnvelope(body).data)

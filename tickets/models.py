@@ -204,3 +204,29 @@ class Comment(TenantModel):
 
     def __str__(self) -> str:
         return f"{'Public' if self.public else 'Internal'} comment on #{self.ticket.number}"
+
+
+class JobStatus(TenantModel):
+    """The outcome of a bulk write (the reference's ``job_status``).
+
+    The reference runs bulk updates as background jobs a client polls; here they run
+    inside the request, all or nothing, so a job is born ``completed`` and this row
+    only lets ``job_statuses/{id}.json`` answer what the request already answered.
+    """
+
+    status = models.CharField(max_length=16, default="completed")
+    total = models.PositiveIntegerField(default=0)
+    progress = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=255, blank=True)
+    # The reference's results: [{"id": <ticket id>, "action": "update", "success": true, "status": "Updated"}].
+    results = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.status})"

@@ -6,6 +6,7 @@ hold whoever calls. Callers run inside the account's scope (django-scopes).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from types import EllipsisType
 
 from django.core.exceptions import ValidationError
@@ -13,14 +14,19 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.html import escape, linebreaks
 from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.models import Account, User
+from supportcenter.ids import random_id
+from supportcenter.models import Account, Group, User
 from supportcenter.realtime import account_group, push_on_commit
-from supportcenter.selectors import is_member
-from tickets.models import Comment, EndUser, Ticket, TicketCounter, TicketStatus, Via
+from supportcenter.selectors import active_memberships, is_member
+from tickets.models import (
+    Comment, EndUser, JobStatus, Ticket, TicketAudit, TicketCounter, TicketPriority, TicketStatus, TicketType,
+    Via,
+)
 from supportcenter.phone import parse_phone
 
 SUBJECT_REQUIRED_MESSAGE = "Give the ticket a subject."
@@ -37,6 +43,12 @@ STATUS_INVALID_MESSAGE = "Choose a status: new, open, pending, solved or closed.
 STATUS_BACK_TO_NEW_MESSAGE = "A ticket cannot go back to New once it has been opened."
 CREATE_CLOSED_MESSAGE = "A new ticket cannot be closed; solve it instead."
 VIA_INVALID_MESSAGE = "Choose a channel: voice, api or web."
+PRIORITY_INVALID_MESSAGE = "Choose a priority: low, normal, high or urgent."
+TYPE_INVALID_MESSAGE = "Choose a type: problem, incident, question or task."
+GROUP_NOT_FOUND_MESSAGE = "There is no such group in this account."
+COLLABORATOR_NOT_MEMBER_MESSAGE = "Each collaborator must be an agent or admin of this account."
+CUSTOM_FIELDS_INVALID_MESSAGE = 'Give custom fields as a list of {"id": <integer>, "value": ...} objects.'
+EXTERNAL_ID_TOO_LONG_MESSAGE = "Keep the external id under 255 characters."
 
 
 # --- Requesters -------------------------------------------------------------------
@@ -161,6 +173,174 @@ def _push(account: Account, ticket: Ticket, change: str) -> None:
     )
 
 
+# --- The reference's ticket fields (issue 15) --------------------------------------------
+def without_nul(value):
+    """``value`` (any JSON) without NUL characters in its strings and keys: PostgreSQL's
+    jsonb and text cannot hold them, and they mean nothing in a ticket's data."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
+def tags_normalise(tags: list[str] | tuple[str, ...] | str | None) -> list[str]:
+    """Tags as the reference keeps them: lower-case words (a value with spaces is several
+    tags), each once, sorted. A string is read as space-separated tags."""
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [tags]
+    words = {word.lower() for tag in tags for word in without_nul(str(tag)).split()}
+    return sorted(words)
+
+
+def _check_choice(value: str | None, choices: list[str], message: str, field: str) -> str:
+    value = value or ""
+    if value and value not in choices:
+        raise ServiceError(message, field=field)
+    return value
+
+
+def _check_group(account: Account, group: Group | None) -> None:
+    if group is not None and group.account_id != account.pk:
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field="group_id")
+
+
+def _check_collaborators(account: Account, collaborators) -> list[User]:
+    """Distinct members, in the order given; anyone else is refused (another account's
+    user exactly as a missing one)."""
+    unique = list({user.pk: user for user in collaborators}.values())
+    if unique:
+        members = set(active_memberships(account=account).filter(user__in=unique).values_list("user_id", flat=True))
+        if len(members) != len(unique):
+            raise ServiceError(COLLABORATOR_NOT_MEMBER_MESSAGE, field="collaborator_ids")
+    return unique
+
+
+def _check_custom_fields(custom_fields) -> list[dict]:
+    fields = without_nul(list(custom_fields or []))
+    for field in fields:
+        if not isinstance(field, dict) or isinstance(field.get("id"), bool) or not isinstance(field.get("id"), int):
+            raise ServiceError(CUSTOM_FIELDS_INVALID_MESSAGE, field="custom_fields")
+    return fields
+
+
+def _merge_custom_fields(current: list[dict], given: list[dict]) -> list[dict]:
+    """The reference's update: a field given replaces the one of the same id, others stay."""
+    merged = {field["id"]: field for field in current if isinstance(field, dict) and "id" in field}
+    for field in given:
+        merged[field["id"]] = field
+    return list(merged.values())
+
+
+def _check_external_id(external_id: str | None) -> str:
+    external_id = (external_id or "").strip()
+    if len(external_id) > 255:
+        raise ServiceError(EXTERNAL_ID_TOO_LONG_MESSAGE, field="external_id")
+    return external_id
+
+
+@transaction.atomic
+def end_user_for_member(*, account: Account, user: User) -> EndUser:
+    """The requester standing for ``user``, a member of ``account`` (any user may ask, in
+    the reference), created on first need. Anyone not a member is refused exactly as a
+    missing requester is."""
+    if user is None or not _is_member(account, user):
+        raise ServiceError(REQUESTER_NOT_FOUND_MESSAGE, field="requester_id")
+    end_user, created = EndUser.objects.get_or_create(
+        account=account, user=user, defaults={"name": (user.name or "")[:200]}
+    )
+    if created:
+        email = (user.email or "").strip().lower()
+        if email and not EndUser.objects.filter(account=account, email=email).exists():
+            end_user.email = email
+            end_user.save(update_fields=["email", "updated_at"])
+        audit_record(account=account, actor=None, action="end_user.create", target=end_user, by="member")
+    return end_user
+
+
+# --- Audits: the reference's record of each write -----------------------------------------
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def requester_public_id(requester: EndUser | None) -> int | None:
+    """The requester's id in the API: the member's user id when a member asked."""
+    if requester is None:
+        return None
+    return requester.user_id or requester.pk
+
+
+def _field_values(ticket: Ticket, collaborators: list[User] | None = None) -> dict:
+    """The ticket's audited fields as the API shows them (before the custom fields)."""
+    return {
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority or None,
+        "type": ticket.type or None,
+        "requester_id": requester_public_id(ticket.requester),
+        "assignee_id": ticket.assignee_id,
+        "group_id": ticket.group_id,
+        "tags": list(ticket.tags),
+        "external_id": ticket.external_id or None,
+        "due_at": _iso(ticket.due_at),
+        "collaborator_ids": sorted(user.pk for user in collaborators or []),
+        "is_public": ticket.is_public,
+    }
+
+
+def _custom_values(custom_fields: list[dict]) -> dict[str, object]:
+    return {str(field["id"]): field.get("value") for field in custom_fields if isinstance(field, dict) and "id" in field}
+
+
+def _comment_event(comment: Comment) -> dict:
+    return {
+        "id": comment.pk,
+        "type": "Comment",
+        "author_id": comment.author_id,
+        "body": comment.body,
+        "html_body": linebreaks(escape(comment.body)),
+        "plain_body": comment.body,
+        "public": comment.public,
+        "attachments": [],
+        "audit_id": comment.audit_id,
+    }
+
+
+def _event(kind: str, field: str, value, previous=...) -> dict:
+    event = {"id": random_id(), "type": kind, "field_name": field, "value": value}
+    if previous is not ...:
+        event["previous_value"] = previous
+    return event
+
+
+def _new_audit(account: Account, ticket: Ticket, author: User | None, via: str, metadata: dict | None) -> TicketAudit:
+    """An audit, not yet saved (its id is already drawn): its comment names it."""
+    return TicketAudit(
+        account=account, ticket=ticket, author=author, via=via,
+        metadata={"system": {}, "custom": without_nul(dict(metadata or {}))},
+    )
+
+
+def _new_comment(account: Account, ticket: Ticket, audit: TicketAudit, *, author, body: str, public: bool,
+                 via: str) -> Comment:
+    return Comment(account=account, ticket=ticket, author=author, body=body, public=bool(public), via=via, audit=audit)
+
+
+def _save(audit: TicketAudit, events: list[dict], comments: list[Comment]) -> TicketAudit:
+    audit.events = events
+    audit.save(force_insert=True)
+    for comment in comments:
+        comment.save(force_insert=True)
+    return audit
+
+
 # --- Tickets and comments -------------------------------------------------------------
 @transaction.atomic
 def ticket_create(
@@ -175,19 +355,36 @@ def ticket_create(
     status: str | None = None,
     internal_note: str | None = None,
     requester_contact: dict[str, str] | None = None,
+    requester_member: User | None = None,
+    priority: str | None = None,
+    type: str | None = None,
+    tags: list[str] | str | None = None,
+    group: Group | None = None,
+    external_id: str | None = None,
+    due_at: datetime | None = None,
+    custom_fields: list[dict] | None = None,
+    is_public: bool | None = None,
+    collaborators: list[User] | None = None,
+    metadata: dict | None = None,
 ) -> Ticket:
     """Open a ticket. ``description`` becomes its first, public comment;
     ``internal_note`` an internal one (agents only). ``actor`` None is the system.
 
     ``requester_contact`` (``phone``, ``email``, ``name``; the web form's and the API's
     ``requester``) finds or creates the requester in the same transaction: a refused
-    ticket leaves no new requester behind.
+    ticket leaves no new requester behind; so does ``requester_member`` (a member of the
+    account as requester).
 
     With an assignee a ticket starts ``open`` (as in the reference product),
     otherwise ``new``, unless ``status`` says otherwise.
+
+    One :class:`TicketAudit` records it: a ``Create`` event per field set, then a
+    ``Comment`` event per comment. The returned ticket carries it as ``written_audit``.
     """
     if requester_contact is not None:
         requester = end_user_find_or_create(account=account, **requester_contact) or requester
+    if requester_member is not None:
+        requester = end_user_for_member(account=account, user=requester_member)
     subject = _check_subject(subject)
     if via not in Via.values:
         raise ServiceError(VIA_INVALID_MESSAGE, field="via")
@@ -200,8 +397,17 @@ def ticket_create(
         raise ServiceError(CREATE_CLOSED_MESSAGE, field="status")
     if status == TicketStatus.NEW and assignee is not None:
         status = TicketStatus.OPEN
+    priority = _check_choice(priority, TicketPriority.values, PRIORITY_INVALID_MESSAGE, "priority")
+    type = _check_choice(type, TicketType.values, TYPE_INVALID_MESSAGE, "type")
+    _check_group(account, group)
+    collaborators = _check_collaborators(account, collaborators or [])
+    custom_fields = _merge_custom_fields([], _check_custom_fields(custom_fields))
+    external_id = _check_external_id(external_id)
     description = (description or "").strip()
     internal_note = (internal_note or "").strip()
+    if is_public is None:
+        # The reference: a ticket is public when a comment of it is.
+        is_public = bool(description) or not internal_note
 
     ticket = Ticket.objects.create(
         account=account,
@@ -213,11 +419,31 @@ def ticket_create(
         requester=requester,
         assignee=assignee,
         created_by=actor,
+        priority=priority,
+        type=type,
+        tags=tags_normalise(tags),
+        group=group,
+        external_id=external_id,
+        due_at=due_at,
+        custom_fields=custom_fields,
+        is_public=bool(is_public),
     )
-    if description:
-        Comment.objects.create(account=account, ticket=ticket, author=actor, body=description, public=True, via=via)
-    if internal_note:
-        Comment.objects.create(account=account, ticket=ticket, author=actor, body=internal_note, public=False, via=via)
+    if collaborators:
+        ticket.collaborators.set(collaborators)
+
+    audit = _new_audit(account, ticket, actor, via, metadata)
+    comments = [
+        _new_comment(account, ticket, audit, author=actor, body=body, public=public, via=via)
+        for body, public in ((description, True), (internal_note, False)) if body
+    ]
+    events = [
+        _event("Create", field, value)
+        for field, value in _field_values(ticket, collaborators).items()
+        if field in ("subject", "status") or value not in (None, "", [], True)
+    ]
+    events += [_event("Create", field, value) for field, value in _custom_values(custom_fields).items()]
+    events += [_comment_event(comment) for comment in comments]
+    ticket.written_audit = _save(audit, events, comments)
     audit_record(
         account=account, actor=actor, action="ticket.create", target=ticket,
         number=ticket.number, via=via, status=status,
@@ -242,25 +468,22 @@ def comment_add(
     the system (a Talk event on a voice ticket is via voice), else to web. A closed ticket takes no more comments from
     people, but the system may still record events on it as internal notes, so
     that nothing Talk observes (a late call outcome) is ever dropped.
+
+    An audit of its own records it (a ``Comment`` event); the comment names it.
     """
     if ticket.account_id != account.pk:
         raise ServiceError(TICKET_NOT_FOUND_MESSAGE, field="ticket")
-    body = (body or "").strip()
-    if not body:
-        raise ServiceError(BODY_REQUIRED_MESSAGE, field="body")
-    if via is None:
-        via = ticket.via if author is None else Via.WEB
-    if via not in Via.values:
-        raise ServiceError(VIA_INVALID_MESSAGE, field="via")
+    body = _check_body(body)
+    via = _comment_via(ticket, author, via)
     if author is not None and not _is_member(account, author):
         raise ServiceError(AUTHOR_NOT_MEMBER_MESSAGE, field="author")
     # Read the status under the row lock: a concurrent close wins or waits, never half.
     locked = Ticket.objects.select_for_update().get(account=account, pk=ticket.pk)
     if locked.is_closed and (author is not None or public):
         raise ServiceError(TICKET_CLOSED_MESSAGE, field="status")
-    comment = Comment.objects.create(
-        account=account, ticket=locked, author=author, body=body, public=bool(public), via=via
-    )
+    audit = _new_audit(account, locked, author, via, None)
+    comment = _new_comment(account, locked, audit, author=author, body=body, public=public, via=via)
+    _save(audit, [_comment_event(comment)], [comment])
     now = timezone.now()
     Ticket.objects.filter(account=account, pk=ticket.pk).update(updated_at=now)
     ticket.updated_at = now
@@ -272,6 +495,24 @@ def comment_add(
     return comment
 
 
+def _check_body(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError(BODY_REQUIRED_MESSAGE, field="body")
+    return body
+
+
+def _comment_via(ticket: Ticket, author: User | None, via: str | None) -> str:
+    if via is None:
+        via = ticket.via if author is None else Via.WEB
+    if via not in Via.values:
+        raise ServiceError(VIA_INVALID_MESSAGE, field="via")
+    return via
+
+
+KEEP = ...  # a ticket_update argument left out: the field keeps its value
+
+
 @transaction.atomic
 def ticket_update(
     *,
@@ -279,62 +520,140 @@ def ticket_update(
     ticket: Ticket,
     actor: User | None,
     status: str | None = None,
-    assignee: User | None | EllipsisType = ...,
+    assignee: User | None | EllipsisType = KEEP,
     subject: str | None = None,
-    requester: EndUser | None | EllipsisType = ...,
+    requester: EndUser | None | EllipsisType = KEEP,
     comment_body: str | None = None,
     comment_public: bool = True,
     via: str = Via.WEB,
+    requester_member: User | EllipsisType = KEEP,
+    priority: str | None | EllipsisType = KEEP,
+    type: str | None | EllipsisType = KEEP,
+    tags: list[str] | str | None | EllipsisType = KEEP,
+    additional_tags: list[str] | str | None = None,
+    remove_tags: list[str] | str | None = None,
+    group: Group | None | EllipsisType = KEEP,
+    external_id: str | None | EllipsisType = KEEP,
+    due_at: datetime | None | EllipsisType = KEEP,
+    custom_fields: list[dict] | EllipsisType = KEEP,
+    is_public: bool | EllipsisType = KEEP,
+    collaborators: list[User] | EllipsisType = KEEP,
+    metadata: dict | None = None,
 ) -> Ticket:
     """Change a ticket and optionally comment on it, all or nothing; returns it fresh.
 
-    ``assignee=None`` unassigns; leaving it out (``...``) keeps it. The same
-    goes for ``requester``. Assigning a ``new`` ticket opens it, as in the
-    reference product. Only real changes are recorded.
+    ``assignee=None`` unassigns; leaving it out (``KEEP``) keeps it. The same
+    goes for ``requester`` and the reference's fields (None or "" clears them).
+    ``tags`` replaces the tags; ``additional_tags`` / ``remove_tags`` add and remove
+    some; ``custom_fields`` replaces the fields of the ids given, others stay (the
+    reference's rules). Assigning a ``new`` ticket opens it, as in the reference
+    product. Only real changes are recorded: one audit of ``Change`` events (and a
+    ``Comment`` event), returned as the ticket's ``written_audit`` (None when nothing
+    changed).
     """
     if ticket.account_id != account.pk:
         raise ServiceError(TICKET_NOT_FOUND_MESSAGE, field="ticket")
-    locked = Ticket.objects.select_for_update().get(account=account, pk=ticket.pk)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(account=account, pk=ticket.pk)
     if locked.is_closed:
         raise ServiceError(TICKET_CLOSED_MESSAGE, field="status")
+    before_collaborators = list(locked.collaborators.all())
+    before = {**_field_values(locked, before_collaborators), **_custom_values(locked.custom_fields)}
 
-    changes: dict[str, list] = {}
     if subject is not None:
-        subject = _check_subject(subject)
-        if subject != locked.subject:
-            changes["subject"] = [locked.subject, subject]
-    if requester is not ...:
+        locked.subject = _check_subject(subject)
+    if requester_member is not KEEP:
+        requester = end_user_for_member(account=account, user=requester_member)
+    if requester is not KEEP:
         _check_requester(account, requester)
-        if (requester.pk if requester else None) != locked.requester_id:
-            changes["requester"] = [locked.requester_id, requester.pk if requester else None]
-    if assignee is not ...:
+        locked.requester = requester
+    if assignee is not KEEP:
         _check_assignee(account, assignee)
-        if (assignee.pk if assignee else None) != locked.assignee_id:
-            changes["assignee"] = [locked.assignee_id, assignee.pk if assignee else None]
+        locked.assignee = assignee
     new_status = locked.status if status is None else status
     _check_status(new_status)
-    if new_status == TicketStatus.NEW and locked.status != TicketStatus.NEW:
+    if new_status == TicketStatus.NEW and before["status"] != TicketStatus.NEW:
         raise ServiceError(STATUS_BACK_TO_NEW_MESSAGE, field="status")
-    if new_status == TicketStatus.NEW and assignee not in (..., None):
+    if new_status == TicketStatus.NEW and assignee not in (KEEP, None):
         new_status = TicketStatus.OPEN
-    if new_status != locked.status:
-        changes["status"] = [locked.status, new_status]
+    locked.status = new_status
+    if priority is not KEEP:
+        locked.priority = _check_choice(priority, TicketPriority.values, PRIORITY_INVALID_MESSAGE, "priority")
+    if type is not KEEP:
+        locked.type = _check_choice(type, TicketType.values, TYPE_INVALID_MESSAGE, "type")
+    if tags is not KEEP or additional_tags or remove_tags:
+        current = set(locked.tags if tags is KEEP else tags_normalise(tags))
+        current |= set(tags_normalise(additional_tags))
+        current -= set(tags_normalise(remove_tags))
+        locked.tags = sorted(current)
+    if group is not KEEP:
+        _check_group(account, group)
+        locked.group = group
+    if external_id is not KEEP:
+        locked.external_id = _check_external_id(external_id)
+    if due_at is not KEEP:
+        locked.due_at = due_at
+    if custom_fields is not KEEP:
+        locked.custom_fields = _merge_custom_fields(locked.custom_fields, _check_custom_fields(custom_fields))
+    if is_public is not KEEP:
+        locked.is_public = bool(is_public)
+    after_collaborators = before_collaborators
+    if collaborators is not KEEP:
+        after_collaborators = _check_collaborators(account, collaborators)
+    after = {**_field_values(locked, after_collaborators), **_custom_values(locked.custom_fields)}
+    changes = {field: [before.get(field), value] for field, value in after.items() if before.get(field) != value}
 
+    audit = _new_audit(account, locked, actor, via, metadata)
+    comments = []
     if comment_body is not None:
-        # Before the status change: closing a ticket with a last reply is allowed.
-        comment_add(account=account, ticket=locked, body=comment_body, public=comment_public, author=actor, via=via)
+        # Before the status change is saved: closing a ticket with a last reply is allowed.
+        body = _check_body(comment_body)
+        if actor is not None and not _is_member(account, actor):
+            raise ServiceError(AUTHOR_NOT_MEMBER_MESSAGE, field="author")
+        comments.append(_new_comment(account, locked, audit, author=actor, body=body, public=comment_public, via=via))
+    if not changes and not comments:
+        locked.refresh_from_db()
+        locked.written_audit = None
+        return locked
+    events = [_event("Change", field, new, old) for field, (old, new) in changes.items()]
+    events += [_comment_event(comment) for comment in comments]
+    _save(audit, events, comments)
+    locked.save()
+    if "collaborator_ids" in changes:
+        locked.collaborators.set(after_collaborators)
     if changes:
-        if "subject" in changes:
-            locked.subject = subject
-        if "requester" in changes:
-            locked.requester = requester
-        if "assignee" in changes:
-            locked.assignee = assignee
-        locked.status = new_status
-        locked.save(update_fields=[*(f for f in changes if f != "status"), "status", "updated_at"])
         audit_record(
             account=account, actor=actor, action="ticket.update", target=locked, number=locked.number, changes=changes,
         )
-        _push(account, locked, "updated")
+    for comment in comments:
+        audit_record(
+            account=account, actor=actor, action="comment.add", target=comment,
+            ticket=locked.number, public=comment.public,
+        )
+    _push(account, locked, "updated" if changes else "comment")
     locked.refresh_from_db()
+    locked.written_audit = audit
     return locked
+
+
+@transaction.atomic
+def ticket_update_many(*, account: Account, actor: User | None, updates: list[tuple[Ticket, dict]],
+                       via: str = Via.API) -> JobStatus:
+    """Apply each ``(ticket, changes)`` with :func:`ticket_update`, all or nothing.
+
+    The reference answers bulk updates with a job to poll; the job here is done when this
+    returns (``completed``), and a refusal of any ticket refuses them all, naming it.
+    """
+    results = []
+    for ticket, changes in updates:
+        try:
+            ticket_update(account=account, ticket=ticket, actor=actor, via=via, **changes)
+        except ServiceError as error:
+            raise ServiceError(f"Ticket {ticket.number}: {error.message}", field=error.field, code=error.code) from None
+        results.append({"id": ticket.number, "action": "update", "success": True, "status": "Updated"})
+    job = JobStatus.objects.create(
+        account=account, status="completed", total=len(results), progress=len(results),
+        message=f"Completed at {_iso(timezone.now())}", results=results, created_by=actor,
+    )
+    audit_record(account=account, actor=actor, action="ticket.update_many", target=job,
+                 tickets=[result["id"] for result in results])
+    return job

@@ -129,7 +129,7 @@ def test_update_changes_only_what_it_is_given_and_audits_the_changes(acme, bob, 
         services.ticket_update(account=acme, ticket=ticket, actor=bob, status="pending")
         assert AuditEntry.objects.filter(action="ticket.update").count() == 2
     assert [e.data["changes"] for e in entries] == [
-        {"status": ["open", "pending"]}, {"assignee": [bob.pk, None]}
+        {"status": ["open", "pending"]}, {"assignee_id": [bob.pk, None]}
     ]
 
 
