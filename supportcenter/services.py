@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.dispatch import Signal
 from django.utils import timezone
 
 from supportcenter import tokens
@@ -142,12 +144,41 @@ def group_update(*, account: Account, group: Group, actor: User | None, **change
     return target
 
 
+# Asked before a group is deleted: "what of yours still uses this group?" Each receiver
+# answers a list of plain descriptions ('the line "Main line"'); talk answers for the lines
+# and callback requests that route to it (SPEC R14). The core cannot import the apps that
+# use groups (the dependency direction), so it asks whoever listens.
+group_uses = Signal()
+GROUP_IN_USE_MESSAGE = "This group is in use by {uses}. Take it off them before deleting it."
+
+
+def _group_in_use(uses: list[str]) -> ServiceError:
+    return ServiceError(GROUP_IN_USE_MESSAGE.format(uses=" and ".join(uses)), field="base", code="in_use")
+
+
 @transaction.atomic
 def group_delete(*, account: Account, group: Group, actor: User | None) -> None:
-    """Delete the group and its memberships."""
-    audit_record(account=account, actor=actor, action="group.delete", target=group, name=group.name)
-    GroupMembership.objects.filter(account=account, group=group).delete()
-    Group.objects.filter(account=account, pk=group.pk).delete()
+    """Delete the group and its memberships; refused (``in_use``, 409 in the API) while
+    anything routes to it (R14).
+
+    The row lock makes the check hold until the delete commits: naming the group
+    elsewhere (a line's groups, a request's) checks its foreign key with a lock that
+    waits for this one, and a use committed first is seen by the check.
+    """
+    target = Group.objects.select_for_update().filter(account=account, pk=group.pk).first()
+    if target is None:
+        return  # deleted meanwhile: nothing left to do
+    uses = [use for _receiver, answer in group_uses.send(sender=Group, account=account, group=target)
+            for use in (answer or ())]
+    if uses:
+        raise _group_in_use(uses)
+    audit_record(account=account, actor=actor, action="group.delete", target=target, name=target.name)
+    GroupMembership.objects.filter(account=account, group=target).delete()
+    try:
+        with transaction.atomic():
+            Group.objects.filter(account=account, pk=target.pk).delete()
+    except ProtectedError as error:  # a protecting reference no receiver described
+        raise _group_in_use([str(obj) for obj in error.protected_objects]) from None
 
 
 @transaction.atomic
@@ -176,6 +207,11 @@ def group_membership_create(*, account: Account, actor: User | None, group_id: i
 
 @transaction.atomic
 def group_membership_delete(*, account: Account, membership: GroupMembership, actor: User | None) -> None:
+    """Take a user out of a group. Routing (talk, R14) reads memberships at each pass: the
+    user is offered nothing more of the group's lines from the next pass, but an offer
+    they already hold stays theirs until they answer it or it times out (taking it back
+    mid-ring would race their click); their decline of it then no longer counts towards
+    "declined by all" for an entry they may not take."""
     audit_record(
         account=account, actor=actor, action="group_membership.delete", target=membership,
         group=membership.group_id, user=membership.user_id,

@@ -7,11 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from supportcenter import api, views
 
+# users/{id}.json, users.json and users/show_many.json are the tickets app's: the
+# reference's users include the requesters, which live there (tickets.users_api).
 api_v2 = [
     path("users/me.json", api.MeView.as_view(), name="api_me"),
-    path("users/<int:user_id>.json", api.UserDetailView.as_view(), name="api_user"),
-    path("users.json", api.UserListView.as_view(), name="api_users"),
-    path("users/show_many.json", api.UserShowManyView.as_view(), name="api_users_show_many"),
     path("users/search.json", api.UserSearchView.as_view(), name="api_users_search"),
     path("groups.json", api.GroupListView.as_view(), name="api_groups"),
     path("groups/<int:group_id>.json", api.GroupDetailView.as_view(), name="api_group"),
@@ -29,6 +28,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("admin-center/", views.admin_center, name="admin_center"),
     path("admin-center/members/", views.admin_members, name="admin_members"),
+    path("admin-center/groups/", views.admin_groups, name="admin_groups"),
+    path("admin-center/groups/<int:group_id>/", views.admin_group, name="admin_group"),
+    path("admin-center/groups/<int:group_id>/delete/", views.admin_group_delete, name="admin_group_delete"),
+    path("admin-center/groups/<int:group_id>/members/", views.admin_group_member_add, name="admin_group_member_add"),
+    path(
+        "admin-center/groups/<int:group_id>/members/<int:membership_id>/remove/",
+        views.admin_group_member_remove,
+        name="admin_group_member_remove",
+    ),
     path("admin-center/api-tokens/", views.api_tokens, name="api_tokens"),
     path("admin-center/api-tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("api/v2/", include(api_v2)),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.staticfiles import finders
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -18,6 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from supportcenter import failures, selectors, services, throttle
 from supportcenter.auth import admin_required, member_required
 from supportcenter.errors import ServiceError
+from supportcenter.forms import GroupForm, GroupMemberForm, add_service_error
+from supportcenter.models import Group
 from supportcenter.tenancy import membership_of, not_found
 
 NOT_MEMBER_LOGIN_MESSAGE = "This account has no active user with that email."
@@ -186,6 +190,129 @@ def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     services.api_token_revoke(account=request.account, token=token, actor=request.user)
     messages.success(request, f"Token “{token.description}” revoked.")
     return redirect("api_tokens")
+
+
+# --- Groups (issue 15; SPEC R14: a line routes its calls to groups) --------------------
+def _status(form: forms.Form | None) -> int:
+    return 400 if form is not None and form.is_bound and form.errors else 200
+
+
+def _group_page(
+    request: HttpRequest, group: Group, *, form: GroupForm | None = None, member_form: GroupMemberForm | None = None
+) -> HttpResponse:
+    account = request.account
+    memberships = sorted(
+        selectors.group_membership_list(account=account, group_id=group.pk).select_related("user"),
+        key=lambda membership: (membership.user.name.lower(), membership.user.email),
+    )
+    in_group = {membership.user_id for membership in memberships}
+    candidates = [member for member in selectors.member_list(account=account) if member.user_id not in in_group]
+    form = form or GroupForm(initial=GroupForm.initial_from(group))
+    member_form = member_form or GroupMemberForm(candidates=candidates)
+    return render(
+        request,
+        "supportcenter/admin_group.html",
+        {"group": group, "form": form, "member_form": member_form, "memberships": memberships,
+         "candidates": candidates},
+        status=max(_status(form), _status(member_form)),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def admin_groups(request: HttpRequest) -> HttpResponse:
+    """The account's groups, and a form to add one."""
+    form = GroupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create(account=request.account, actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"Group “{group.name}” created. Add its members below.")
+            return redirect("admin_group", group_id=group.pk)
+    counts = Counter(selectors.group_membership_list(account=request.account).values_list("group_id", flat=True))
+    groups = selectors.group_list(account=request.account).order_by(Lower("name"))
+    return render(
+        request,
+        "supportcenter/admin_groups.html",
+        {"rows": [(group, counts[group.pk]) for group in groups], "form": form},
+        status=_status(form),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def admin_group(request: HttpRequest, group_id: int) -> HttpResponse:
+    """One group: rename, describe, mark default; its members."""
+    group = selectors.access_group(account=request.account, group_id=group_id)
+    if group is None:
+        return not_found(request)
+    form = None
+    if request.method == "POST":
+        form = GroupForm(request.POST, initial=GroupForm.initial_from(group))
+        if form.is_valid():
+            try:
+                group = services.group_update(
+                    account=request.account, group=group, actor=request.user, **form.cleaned_data
+                )
+            except ServiceError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, "Group saved.")
+                return redirect("admin_group", group_id=group.pk)
+    return _group_page(request, group, form=form)
+
+
+@require_POST
+@admin_required
+def admin_group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = selectors.access_group(account=request.account, group_id=group_id)
+    if group is None:
+        return not_found(request)
+    try:
+        services.group_delete(account=request.account, group=group, actor=request.user)
+    except ServiceError as error:  # in use: a line or a callback request routes to it
+        messages.error(request, error.message)
+        return redirect("admin_group", group_id=group.pk)
+    messages.success(request, f"Group “{group.name}” deleted.")
+    return redirect("admin_groups")
+
+
+@require_POST
+@admin_required
+def admin_group_member_add(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = selectors.access_group(account=request.account, group_id=group_id)
+    if group is None:
+        return not_found(request)
+    in_group = set(
+        selectors.group_membership_list(account=request.account, group_id=group.pk).values_list("user_id", flat=True)
+    )
+    candidates = [m for m in selectors.member_list(account=request.account) if m.user_id not in in_group]
+    form = GroupMemberForm(request.POST, candidates=candidates)
+    if form.is_valid():
+        try:
+            membership = services.group_membership_create(
+                account=request.account, actor=request.user, group_id=group.pk, user_id=form.cleaned_data["user"]
+            )
+        except ServiceError as error:
+            form.add_error("user" if error.field == "user_id" else None, error.message)
+        else:
+            messages.success(request, f"{membership.user.name} added to {group.name}.")
+            return redirect("admin_group", group_id=group.pk)
+    return _group_page(request, group, member_form=form)
+
+
+@require_POST
+@admin_required
+def admin_group_member_remove(request: HttpRequest, group_id: int, membership_id: int) -> HttpResponse:
+    group = selectors.access_group(account=request.account, group_id=group_id)
+    membership = selectors.access_group_membership(account=request.account, membership_id=membership_id)
+    if group is None or membership is None or membership.group_id != group.pk:
+        return not_found(request)
+    services.group_membership_delete(account=request.account, membership=membership, actor=request.user)
+    messages.success(request, f"{membership.user.name} removed from {group.name}.")
+    return redirect("admin_group", group_id=group.pk)
 
 
 # --- Error pages and the favicon ----------------------------------------------------

@@ -20,6 +20,7 @@ from talk.forms import (
     add_service_error,
 )
 from talk.models import Greeting, Line
+from talk.selectors.lines import line_groups, line_list_with_groups
 from talk.voices import LANGUAGE_NAMES
 
 
@@ -43,7 +44,8 @@ def _line_context(request: HttpRequest, line: Line, tab: str) -> dict:
 @require_GET
 @admin_required
 def lines(request: HttpRequest) -> HttpResponse:
-    return render(request, "talk/lines.html", {"lines": selectors.line_list(account=request.account)})
+    rows = [(line, line_groups(line)) for line in line_list_with_groups(account=request.account)]
+    return render(request, "talk/lines.html", {"rows": rows})
 
 
 @require_http_methods(["GET", "POST"])

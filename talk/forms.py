@@ -8,7 +8,9 @@ from django import forms
 
 from supportcenter.errors import ServiceError
 from supportcenter.models import LANGUAGE_CHOICES, Account
+from supportcenter.selectors import group_list
 from talk import selectors
+from talk.selectors.lines import line_group_ids
 from talk.models import Greeting, Line, TelephonySettings
 from talk.models.greetings import VOICE_LANGUAGE_CHOICES
 from talk.services.lines import CALLBACK_KEYS
@@ -24,6 +26,18 @@ def add_service_error(form: forms.Form, error: ServiceError) -> None:
 def _greeting_choices(account: Account, category: str) -> list[tuple[str, str]]:
     greetings = selectors.greeting_list(account=account, category=category)
     return [(str(g.pk), f"{g.name}{'' if g.is_system else ' (custom)'}") for g in greetings]
+
+
+class AnyIdsField(forms.MultipleChoiceField):
+    """Several ids, passed on as posted: the service decides which are acceptable (one path,
+    one message), so a stale or foreign id gets the service's words, not a generic one."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+def _group_choices(account: Account) -> list[tuple[str, str]]:
+    return [(str(group.pk), group.name) for group in group_list(account=account).order_by("name")]
 
 
 def _select(choices: list[tuple[str, str]], **attrs) -> forms.CharField:
@@ -43,6 +57,13 @@ class LineGeneralForm(forms.Form):
     welcome_greeting = forms.CharField(required=False, label="Welcome greeting")
     hold_greeting = forms.CharField(required=False, label="Hold greeting")
     call_offer_seconds = forms.IntegerField(label="Call offer time (seconds)", help_text="How long a live call rings one agent before the next.")
+    groups = AnyIdsField(
+        required=False, label="Groups", widget=forms.CheckboxSelectMultiple,
+        help_text="The line's calls and callbacks are offered to agents of these groups only. None: to every agent.",
+    )
+    default_group = forms.CharField(
+        required=False, label="Default group", help_text="Always one of the line's groups: choosing it here adds it."
+    )
 
     def __init__(self, *args, account: Account, line: Line | None = None, **kwargs):
         if line is not None:
@@ -53,6 +74,9 @@ class LineGeneralForm(forms.Form):
         self.line = line
         for slot, category in (("welcome_greeting", Greeting.Category.WELCOME), ("hold_greeting", Greeting.Category.HOLD)):
             self.fields[slot].widget = forms.Select(choices=[("", "System default")] + _greeting_choices(account, category))
+        groups = _group_choices(account)
+        self.fields["groups"].choices = groups
+        self.fields["default_group"].widget = forms.Select(choices=[("", "None")] + groups)
         if line is not None:
             self.fields["kind"].disabled = True  # a line's kind cannot change
 
@@ -68,13 +92,15 @@ class LineGeneralForm(forms.Form):
             "welcome_greeting": str(line.welcome_greeting_id or ""),
             "hold_greeting": str(line.hold_greeting_id or ""),
             "call_offer_seconds": line.call_offer_seconds,
+            "groups": [str(pk) for pk in line_group_ids(line)],
+            "default_group": str(line.default_group_id or ""),
         }
 
     def changes(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         if self.line is not None:
             data.pop("kind")
-        for slot in ("welcome_greeting", "hold_greeting"):
+        for slot in ("welcome_greeting", "hold_greeting", "default_group"):
             data[slot] = data[slot] or None
         return data
 

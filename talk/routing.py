@@ -15,13 +15,25 @@ even if they did):
    goes to the agent who has been offered it least, so offers cycle through the
    agents (R3, R4); an agent who declined a callback is not asked again (R6).
 
+Groups (R14): an entry may be taken only by members of its callback request's own
+groups (an API request's ``group_ids``), else of its line's routing groups (its
+groups and its default group); nobody named, by any agent. "Declined by all" (R8)
+counts only those members. A request whose groups have no member at all is never
+offered to anyone else and is not "declined by all" (nobody could decline it): it
+waits, for a member an admin adds, until its expiry (R9). A member taken out of a
+group keeps an offer they already hold until they answer it or it times out; their
+decline then does not count for that entry. The groups are read once per pass (a
+few queries, not one per entry or agent), and the queue is read in chunks of
+entries some free agent may take, so an agent of a quiet group is not starved by a
+long head of the queue for other groups.
+
 Side effects (pushes, tickets' tasks) are sent after commit.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -32,6 +44,7 @@ from supportcenter.selectors import active_memberships
 from talk.lifecycle import OFFER
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
 from talk.selectors.queue import routable_q
+from talk.selectors.routing import group_members, line_routing_groups, routing_eligibility, takeable_q
 from talk.services.callback_requests import callback_request_close
 
 FREE_STATUSES = (AgentPresence.Status.ONLINE,)
@@ -103,8 +116,9 @@ def _members(account: Account) -> list[int]:
 
 
 def _cancel_declined_by_all(account: Account, now: datetime) -> None:
-    """R7, R8: a callback that every member declined, or cannot take (offline,
-    transfers only), is cancelled. Away and busy members keep it waiting."""
+    """R7, R8, R14: a callback that every member who may take it declined, or cannot take
+    (offline, transfers only), is cancelled. Away and busy members keep it waiting; a
+    request whose groups have no member keeps waiting (until its expiry, R9)."""
     members = set(_members(account))
     present = dict(
         AgentPresence.objects.filter(account=account, user_id__in=members).values_list("user_id", "status")
@@ -112,24 +126,29 @@ def _cancel_declined_by_all(account: Account, now: datetime) -> None:
     not_declining = {
         user_id for user_id in members if present.get(user_id, AgentPresence.Status.OFFLINE) not in DECLINING_STATUSES
     }
-    pending = CallbackRequest.objects.filter(account=account, state=CallbackRequest.State.PENDING).select_related(
-        "queue_entry", "line"
-    )
-    if not not_declining:
-        candidates = list(pending)
-    else:
-        # Requests every non-declining member has declined: count their declines.
-        candidates = list(
-            pending.annotate(
-                declines=Count(
-                    "queue_entry__offers__agent",
-                    filter=Q(queue_entry__offers__state=Offer.State.DECLINED,
-                             queue_entry__offers__agent_id__in=not_declining),
-                    distinct=True,
-                )
-            ).filter(declines__gte=len(not_declining))
-        )
-    for request in candidates:
+    pending = CallbackRequest.objects.filter(account=account, state=CallbackRequest.State.PENDING)
+    if members and not_declining == members:
+        # Everyone can take calls: only a request someone declined can be declined by all.
+        pending = pending.filter(Exists(Offer.objects.filter(entry_id=OuterRef("queue_entry_id"),
+                                                             state=Offer.State.DECLINED)))
+    requests = list(pending.select_related("queue_entry", "line").order_by("queue_entered_at", "pk"))
+    if not requests:
+        return
+    declined: dict[int, set[int]] = {}
+    for entry_id, agent_id in (
+        Offer.objects.filter(account=account, entry_id__in=[r.queue_entry_id for r in requests],
+                             state=Offer.State.DECLINED)
+        .values_list("entry_id", "agent_id").distinct()
+    ):
+        declined.setdefault(entry_id, set()).add(agent_id)
+    eligibility = routing_eligibility(account=account, entries=[(r.queue_entry_id, r.line_id) for r in requests])
+    for request in requests:
+        allowed = eligibility.agents(request.queue_entry_id, request.line_id)
+        eligible = members if allowed is None else members & allowed
+        if allowed is not None and not eligible:
+            continue  # groups without a member: nobody can decline it; it waits (R9, R14)
+        if (eligible & not_declining) - declined.get(request.queue_entry_id, set()):
+            continue  # someone who may take it has not declined it yet
         callback_request_close(account=account, request=request, state=CallbackRequest.State.DECLINED, now=now)
 
 
@@ -144,24 +163,50 @@ def _free_agents(account: Account) -> list[AgentPresence]:
     )
 
 
-def _waiting_entries(account: Account):
+def _waiting_entries(account: Account, takeable: Q | None = None, after: tuple[datetime, int] | None = None):
+    """Routable entries not offered now, oldest first; ``takeable``: only those some free
+    agent may take (R14); ``after``: past this (entered_at, pk) position."""
     open_entries = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("entry_id")
-    return (
-        QueueEntry.objects.filter(routable_q(), account=account, line__enabled=True)
-        .exclude(pk__in=open_entries)
-        .select_related("line", "call", "callback_request")
-        .order_by("entered_at", "pk")
-    )
+    entries = QueueEntry.objects.filter(routable_q(), account=account, line__enabled=True).exclude(pk__in=open_entries)
+    if takeable is not None:
+        entries = entries.filter(takeable)
+    if after is not None:
+        entries = entries.filter(Q(entered_at__gt=after[0]) | Q(entered_at=after[0], pk__gt=after[1]))
+    return entries.select_related("line", "call", "callback_request").order_by("entered_at", "pk")
+
+
+MAX_CHUNKS = 10  # a pass reads at most this many chunks of the queue's head
 
 
 def _offer(account: Account, now: datetime) -> list[Offer]:
     agents = _free_agents(account)
     if not agents:
         return []
-    # Enough of the head of the queue to find each free agent an entry it may take.
-    entries = list(_waiting_entries(account)[: len(agents) * 10 + 50])
-    if not entries:
-        return []
+    free = {agent.user_id: agent for agent in agents}
+    # The free agents' groups, and the lines' (R14): read once for the whole pass.
+    free_in = group_members(account=account, user_ids=free)
+    takeable = takeable_q(free_in)
+    line_groups: dict[int, frozenset[int]] | None = None
+    # Enough of the head of the queue to find each free agent an entry it may take; more
+    # chunks only while free agents found none (declined callbacks, other groups' entries).
+    size = len(agents) * 10 + 50
+    made: list[Offer] = []
+    after = None
+    for _chunk in range(MAX_CHUNKS):
+        entries = list(_waiting_entries(account, takeable, after)[:size])
+        if not entries:
+            break
+        if line_groups is None:
+            line_groups = line_routing_groups(account=account)
+        made += _offer_chunk(account, now, entries, free, free_in, line_groups)
+        if not free or len(entries) < size:
+            break
+        after = (entries[-1].entered_at, entries[-1].pk)
+    return made
+
+
+def _offer_chunk(account: Account, now: datetime, entries: list[QueueEntry], free: dict[int, AgentPresence],
+                 free_in: dict[int, frozenset[int]], line_groups: dict[int, frozenset[int]]) -> list[Offer]:
     history: dict[int, dict[int, tuple[int, bool]]] = {}
     for entry_id, agent_id, state, times in (
         Offer.objects.filter(entry_id__in=[e.pk for e in entries])
@@ -170,15 +215,18 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
     ):
         offered, declined = history.setdefault(entry_id, {}).get(agent_id, (0, False))
         history[entry_id][agent_id] = (offered + times, declined or state == Offer.State.DECLINED)
-    free = {agent.user_id: agent for agent in agents}
+    eligibility = routing_eligibility(account=account, entries=[(e.pk, e.line_id) for e in entries],
+                                      line_groups=line_groups, members=free_in)
     made: list[Offer] = []
     for entry in entries:  # oldest first: nobody jumps the queue (R2)
         if not free:
             break
         seen = history.get(entry.pk, {})
+        allowed = eligibility.agents(entry.pk, entry.line_id)  # R14: None, any agent
         eligible = [
             agent for agent in free.values()
-            if not (entry.kind == QueueEntry.Kind.CALLBACK and seen.get(agent.user_id, (0, False))[1])
+            if (allowed is None or agent.user_id in allowed)
+            and not (entry.kind == QueueEntry.Kind.CALLBACK and seen.get(agent.user_id, (0, False))[1])
         ]
         if not eligible:
             continue

@@ -1,6 +1,7 @@
 """Callback requests over the API (SPEC A1, C6): what callers asked for, and its state."""
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from supportcenter.bodies import BodySerializer, read_body
 from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.pagination import PageQuery, page_serializer, paginate
+from supportcenter.models import Group
 from supportcenter.queries import read_query
 from talk.models import CallbackRequest
 from talk.selectors.calls import access_callback_request, callback_request_list
@@ -31,6 +33,10 @@ class CallbackRequestOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
     call_sid = serializers.CharField(allow_null=True)
+    group_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The request's own groups: offered only to their agents (empty: the line's groups).",
+    )
 
 
 CallbackRequestPage = page_serializer("CallbackRequestPage", "callback_requests", CallbackRequestOutput)
@@ -55,11 +61,30 @@ def callback_request_payload(request: Request, item: CallbackRequest) -> dict:
         "expires_at": item.expires_at,
         "ended_at": item.ended_at,
         "call_sid": item.call.provider_call_sid if item.call_id else None,
+        "group_ids": sorted(group.pk for group in item.groups.all()),
     }
 
 
 class CallbackRequestQuery(PageQuery):
     state = serializers.ChoiceField(choices=CallbackRequest.State.values, required=False)
+
+
+MAX_GROUPS = 100
+
+
+class GroupIdsField(serializers.ListField):
+    """A list of group ids: a value that is not a JSON integer is malformed (400), like a
+    top-level value of the wrong type (supportcenter.bodies); an id of no group of the
+    account is the service's refusal (422)."""
+
+    child = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and any(isinstance(item, bool) or not isinstance(item, int) for item in data):
+            raise serializers.ValidationError(
+                [serializers.ErrorDetail("Expected a list of group ids (integers).", code="invalid_type")]
+            )
+        return super().to_internal_value(data)
 
 
 class CallbackRequestInput(BodySerializer):
@@ -69,6 +94,10 @@ class CallbackRequestInput(BodySerializer):
     requester_phone_number = serializers.CharField(max_length=32, help_text="The number to call back, E.164.")
     requester_id = serializers.IntegerField(
         required=False, allow_null=True, help_text="Accepted for compatibility; not used."
+    )
+    group_ids = GroupIdsField(
+        required=False, allow_null=True, max_length=MAX_GROUPS,
+        help_text="Groups of the account whose agents are offered the callback instead of the line's groups.",
     )
 
 
@@ -93,7 +122,7 @@ class CallbackRequestListView(APIView):
         query = read_query(CallbackRequestQuery, request)
         rows = callback_request_list(
             account=request.account, state=query.get("state"), newest_first=query["sort_order"] == "desc"
-        )
+        ).prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))  # group_ids: one query a page
         return Response(paginate(request, rows, "callback_requests", lambda r: callback_request_payload(request, r)))
 
     @extend_schema(
@@ -107,6 +136,7 @@ class CallbackRequestListView(APIView):
             item = callback_request_create_by_api(
                 account=request.account, line_id=data["phone_number_id"],
                 number=data["requester_phone_number"], actor=request.user,
+                group_ids=data.get("group_ids") or (),
             )
         except CallbackRateLimited as refusal:
             raise exceptions.Throttled(wait=refusal.retry_after, detail=refusal.message) from None

@@ -19,16 +19,19 @@ from talk import selectors, services
 from supportcenter.api_base import ReadMembersWriteAdmins
 from talk.api.base import rename_error
 from talk.models import Line
+from talk.selectors.lines import line_categorised_greetings, line_group_ids, line_list_with_groups
 from talk.services.lines import (
     CALLBACK_KEY_MESSAGE,
     CALLBACK_KEYS,
     CALLBACK_LANGUAGE_INVALID_MESSAGE,
     CALLER_ID_POLICY_INVALID_MESSAGE,
     KIND_INVALID_MESSAGE,
+    MAX_LINE_GROUPS,
     NAME_LENGTH,
     NAME_REQUIRED_MESSAGE,
     NAME_TOO_LONG_MESSAGE,
     RANGES,
+    TOO_MANY_GROUPS_MESSAGE,
     range_message,
 )
 
@@ -65,24 +68,49 @@ class PhoneNumberWebhooksOutput(serializers.Serializer):
     status_callback_url = serializers.URLField()
 
 
+_CATEGORIES_HELP = (
+    "The reference's greeting category id → the id of the greeting the line plays in it: "
+    "2 (available) its welcome greeting, 3 (wait) its hold greeting (what queued callers hear), "
+    "6 callback, 7 callback_confirmation. A greeting left on the system default has no entry."
+)
+
+
 class PhoneNumberOutput(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
-    number = serializers.CharField(allow_null=True, help_text="E.164")
+    number = serializers.CharField(
+        help_text="A phone line's number (E.164); a SIP line's SIP address; a digital line has none (\"\")."
+    )
     display_number = serializers.CharField()
     name = serializers.CharField()
     nickname = serializers.CharField()
-    country_code = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True, help_text="ISO country of the number (a SIP line: of its outbound number).")
+    location = serializers.CharField(allow_null=True, help_text="ISO country of the number, as country_code.")
     toll_free = serializers.BooleanField()
+    external = serializers.BooleanField(help_text="Always false: every line's number is one of Talk's own, not an external caller id.")
+    recorded = serializers.BooleanField(help_text="Always false: Talk does not record calls.")
+    transcription = serializers.BooleanField(help_text="Always false: Talk does not transcribe calls.")
     capabilities = PhoneNumberCapabilitiesOutput()
-    kind = serializers.CharField(help_text="phone, sip or digital")
-    line_type = serializers.CharField(help_text="Same as kind (the reference's name)")
+    kind = serializers.CharField(help_text="phone, sip or digital: the product's own kind of line.")
+    line_type = serializers.CharField(
+        help_text="The reference's line type: phone (a phone number or a SIP line) or digital."
+    )
     sip_address = serializers.CharField(allow_null=True)
     outbound_number = serializers.CharField(allow_null=True)
     enabled = serializers.BooleanField()
+    default_group_id = serializers.IntegerField(
+        allow_null=True, help_text="The line's default group; always one of group_ids (SPEC R14)."
+    )
+    group_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The groups whose agents are offered the line's calls and callbacks; none: every agent (SPEC R14).",
+    )
     welcome_greeting_id = serializers.IntegerField(allow_null=True)
     hold_greeting_id = serializers.IntegerField(allow_null=True)
-    greeting_ids = serializers.ListField(child=serializers.IntegerField())
+    greeting_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The greetings the line picked (welcome, hold, callback, confirmation)."
+    )
+    categorised_greetings = serializers.DictField(child=serializers.IntegerField(), help_text=_CATEGORIES_HELP)
     call_offer_seconds = serializers.IntegerField()
     callback = PhoneNumberCallbackOutput()
     webhooks = PhoneNumberWebhooksOutput()
@@ -102,9 +130,18 @@ def _e164(number) -> str | None:
     return number.as_e164 if number else None
 
 
+def _number(line: Line, number) -> str:
+    """The reference's ``number`` is always a string: the E.164 number, a SIP line's address."""
+    if number:
+        return number.as_e164
+    return line.sip_address if line.kind == Line.Kind.SIP else ""
+
+
 def phone_number_payload(request: Request, line: Line) -> dict[str, Any]:
+    """The line as a phone number; ``line`` comes from a selector that reads its groups with it."""
     supported, reason = selectors.line_callback_supported(line)
     number = line.number if line.kind == Line.Kind.PHONE and line.number else None
+    country = _country(number or line.outbound_number)
     greeting_ids = [
         pk
         for pk in (line.welcome_greeting_id, line.hold_greeting_id, line.callback_greeting_id,
@@ -114,21 +151,28 @@ def phone_number_payload(request: Request, line: Line) -> dict[str, Any]:
     return {
         "id": line.pk,
         "url": request.build_absolute_uri(f"/api/v2/channels/voice/phone_numbers/{line.pk}.json"),
-        "number": _e164(number),
+        "number": _number(line, number),
         "display_number": number.as_international if number else line.address,
         "name": line.name,
         "nickname": line.name,
-        "country_code": _country(number or line.outbound_number),
+        "country_code": country,
+        "location": country,
         "toll_free": line.is_toll_free,
+        "external": False,
+        "recorded": False,
+        "transcription": False,
         "capabilities": {"voice": True, "sms": False, "mms": False},
         "kind": line.kind,
-        "line_type": line.kind,
+        "line_type": "digital" if line.kind == Line.Kind.DIGITAL else "phone",
         "sip_address": line.sip_address or None,
         "outbound_number": _e164(line.outbound_number),
         "enabled": line.enabled,
+        "default_group_id": line.default_group_id,
+        "group_ids": line_group_ids(line),
         "welcome_greeting_id": line.welcome_greeting_id,
         "hold_greeting_id": line.hold_greeting_id,
         "greeting_ids": greeting_ids,
+        "categorised_greetings": line_categorised_greetings(line),
         "call_offer_seconds": line.call_offer_seconds,
         "callback": {
             "enabled": line.callback_enabled,
@@ -185,6 +229,25 @@ _NAME = {
 
 
 _ID = {"required": False, "allow_null": True, "min_value": 1, "max_value": 2**63 - 1}
+
+
+class IdListField(serializers.ListField):
+    """A list of ids, read as strictly as the body's other integers: ``["5"]`` or ``[true]``
+    is a malformed body (400), not the id 5 or 1."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            wrong = {
+                index: [serializers.ErrorDetail("Expected an integer.", code="invalid_type")]
+                for index, item in enumerate(data)
+                if isinstance(item, bool) or not isinstance(item, int)
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
 _NUMBER = {"required": False, "allow_blank": True, "allow_null": True, "max_length": 32}
 
 
@@ -220,6 +283,15 @@ class PhoneNumberInput(BodySerializer):
     welcome_greeting_id = serializers.IntegerField(**_ID)
     hold_greeting_id = serializers.IntegerField(**_ID)
     call_offer_seconds = _range("call_offer_seconds")
+    default_group_id = serializers.IntegerField(
+        help_text="A group of the account, or null; it joins group_ids (SPEC R14).", **_ID
+    )
+    group_ids = IdListField(
+        required=False, max_length=MAX_LINE_GROUPS,
+        error_messages={"max_length": TOO_MANY_GROUPS_MESSAGE.format(limit=MAX_LINE_GROUPS)},
+        help_text="Replaces the line's groups (groups of the account); the default group stays among them. "
+                  "None, and no default group: every agent takes the line's calls.",
+    )
     callback = PhoneNumberCallbackInput(required=False)
 
 
@@ -239,6 +311,8 @@ _TOP_FIELDS = {
     "welcome_greeting_id": "welcome_greeting",
     "hold_greeting_id": "hold_greeting",
     "call_offer_seconds": "call_offer_seconds",
+    "default_group_id": "default_group",
+    "group_ids": "groups",
 }
 _CALLBACK_FIELDS = {
     "enabled": "callback_enabled",
@@ -279,7 +353,7 @@ def _line_changes(data: dict[str, Any]) -> dict[str, Any]:
 class PhoneNumberListView(ReadMembersWriteAdmins):
     @extend_schema(responses=PhoneNumberListEnvelope, parameters=[PageQuery], summary="List the account's Talk lines (phone numbers)")
     def get(self, request: Request) -> Response:
-        lines = selectors.line_list(account=request.account)
+        lines = line_list_with_groups(account=request.account)
         body = paginate(request, lines, "phone_numbers", lambda line: phone_number_payload(request, line))
         return Response(PhoneNumberListEnvelope(body).data)
 

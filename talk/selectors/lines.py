@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from supportcenter.models import Account
+from supportcenter.models import Account, Group
 from talk.models import Greeting, Line, TelephonySettings
 from talk.models.agents import CALLBACK_AVAILABLE_STATUSES
 from talk.selectors.greetings import prompt_greeting
@@ -34,8 +34,61 @@ CALLBACK_NO_OUTBOUND_REASON = "The SIP line has no outbound number."
 LINE_DISABLED_REASON = "The line is disabled."
 
 
+def _groups_prefetch(account: Account) -> Prefetch:
+    """A line's groups, read with the line: groups of its own account only (the rows are
+    written by talk.services.lines, which checks the account; the read says so too)."""
+    return Prefetch("groups", queryset=Group.objects.filter(account=account).order_by("name"))
+
+
 def line_list(*, account: Account) -> QuerySet[Line]:
     return Line.objects.filter(account=account).order_by("name", "created_at")
+
+
+def line_list_with_groups(*, account: Account) -> QuerySet[Line]:
+    """The lines with their account and groups at hand (the admin list, the API): two statements
+    whatever the number of lines."""
+    return (
+        line_list(account=account).select_related("account", "default_group").prefetch_related(_groups_prefetch(account))
+    )
+
+
+def line_group_ids(line: Line) -> list[int]:
+    """The ids of the groups the line routes to, its default group included (SPEC R14)."""
+    ids = {group.pk for group in line.groups.all()}
+    if line.default_group_id:
+        ids.add(line.default_group_id)
+    return sorted(ids)
+
+
+def line_groups(line: Line) -> list:
+    """The line's groups by name, its default group among them (SPEC R14)."""
+    groups = {group.pk: group for group in line.groups.all()}
+    if line.default_group_id and line.default_group_id not in groups:
+        groups[line.default_group_id] = line.default_group
+    return sorted(groups.values(), key=lambda group: group.name.lower())
+
+
+# The reference's greeting categories (its greeting_categories list): a line's greeting slot
+# → the category id the reference files it under. Welcome is what callers hear first while
+# agents are available ("available"); our hold greeting is what queued callers hear ("wait";
+# the reference's "hold" is a caller an agent put on hold, which Talk does not do).
+REFERENCE_GREETING_CATEGORIES: dict[str, int] = {
+    "welcome_greeting": 2,  # available
+    "hold_greeting": 3,  # wait
+    "callback_greeting": 6,  # callback
+    "callback_confirmation_greeting": 7,  # callback_confirmation
+}
+
+
+def line_categorised_greetings(line: Line) -> dict[str, int]:
+    """The reference's ``categorised_greetings``: category id → the greeting the line picked.
+    A slot left on the system default has no entry (as in ``greeting_ids``)."""
+    picked = {}
+    for slot, category_id in REFERENCE_GREETING_CATEGORIES.items():
+        greeting_id = getattr(line, f"{slot}_id")
+        if greeting_id:
+            picked[str(category_id)] = greeting_id
+    return picked
 
 
 def access_line(*, account: Account, line_id: int) -> Line | None:
@@ -46,7 +99,10 @@ def access_line(*, account: Account, line_id: int) -> Line | None:
     """
     return (
         Line.objects.filter(account=account, pk=line_id)
-        .select_related("callback_greeting", "callback_confirmation_greeting", "welcome_greeting", "hold_greeting")
+        .select_related(
+            "callback_greeting", "callback_confirmation_greeting", "welcome_greeting", "hold_greeting", "default_group"
+        )
+        .prefetch_related(_groups_prefetch(account))
         .first()
     )
 

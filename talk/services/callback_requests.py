@@ -12,6 +12,7 @@ wins, a late or replayed one changes nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,7 +21,7 @@ from django.utils import timezone
 from supportcenter.audit import audit_record
 from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
-from supportcenter.models import Account, User
+from supportcenter.models import Account, Group, User
 from supportcenter.realtime import account_group, push_on_commit
 from supportcenter.tenancy import account_zone
 from talk.enqueue import provider_job_add, wake_router
@@ -48,6 +49,8 @@ from tickets.models import Ticket, Via
 
 ALREADY_WAITING_MESSAGE = "A callback to this number is already waiting on this line."
 UNKNOWN_LINE_MESSAGE = "There is no such phone number (line) in this account."
+UNKNOWN_GROUP_MESSAGE = "Each of group_ids must be a group of this account; one is not."
+MAX_GROUP_ID = 2**63 - 1
 RATE_LIMITED_MESSAGE = "Too many callback requests: at most 30 per 10 minutes per account."
 # SPEC A3: the reference allows 30 callback requests per 10 minutes per account.
 API_CALLBACK_LIMIT = 30
@@ -120,9 +123,11 @@ def _create(*, line: Line, entry: QueueEntry, call: Call | None, number: str, so
 
 
 @atomic_with_retry
-def callback_request_create(*, line: Line, number: str, actor: User | None = None) -> CallbackRequest:
+def callback_request_create(*, line: Line, number: str, actor: User | None = None,
+                            groups: Sequence[Group] = ()) -> CallbackRequest:
     """A callback request made without a call (the API, SPEC A1): it joins the line's
-    queue now, behind everyone already waiting (R2)."""
+    queue now, behind everyone already waiting (R2). ``groups`` (of the line's account):
+    offered only to their members instead of the line's groups (R14)."""
     supported, reason = line_callback_supported(line)
     if not supported:
         raise ServiceError(CALLBACK_UNAVAILABLE_MESSAGE.format(reason=reason), field="phone_number_id")
@@ -136,6 +141,10 @@ def callback_request_create(*, line: Line, number: str, actor: User | None = Non
                       confirmed=True, actor=actor)
     if request is None:  # C7; the transaction rolls the entry back
         raise ServiceError(ALREADY_WAITING_MESSAGE, field="requester_phone_number")
+    if groups:
+        if any(group.account_id != line.account_id for group in groups):  # pragma: no cover - a programming error
+            raise ValueError("a callback request's groups are of its line's account")
+        request.groups.set(groups)  # committed with the request: the pass it wakes sees them
     return request
 
 
@@ -145,9 +154,25 @@ class CallbackRateLimited(ServiceError):
         self.retry_after = retry_after
 
 
+def _groups_named(account: Account, group_ids: Sequence[int]) -> list[Group]:
+    """The account's groups of ``group_ids``, locked against their deletion until this
+    transaction ends (group_delete refuses a group an open request names, R14), in id
+    order like the line service's; another account's id is refused exactly as a missing
+    one (T3)."""
+    wanted = list(dict.fromkeys(group_ids))
+    found = {group.pk: group for group in Group.objects.select_for_update(no_key=True)
+             .filter(account=account, pk__in=[g for g in wanted if 0 < g <= MAX_GROUP_ID]).order_by("pk")}
+    for group_id in wanted:
+        if group_id not in found:
+            raise ServiceError(UNKNOWN_GROUP_MESSAGE, field="group_ids")
+    return [found[group_id] for group_id in wanted]
+
+
 @atomic_with_retry
-def callback_request_create_by_api(*, account: Account, line_id: int, number: str, actor: User) -> CallbackRequest:
+def callback_request_create_by_api(*, account: Account, line_id: int, number: str, actor: User,
+                                   group_ids: Sequence[int] | None = None) -> CallbackRequest:
     """An API client asks for a callback (SPEC A1, A3): at most 30 per 10 minutes per account.
+    ``group_ids``: offered only to these groups' members (R14); none, the line's groups.
 
     The count is of the API-made requests in the database (the only ones without a
     call), so every web process agrees on it; an advisory lock per account makes
@@ -164,7 +189,8 @@ def callback_request_create_by_api(*, account: Account, line_id: int, number: st
     line = access_line(account=account, line_id=line_id)
     if line is None:  # another account's line answers exactly like a missing one (T3)
         raise ServiceError(UNKNOWN_LINE_MESSAGE, field="phone_number_id")
-    return callback_request_create(line=line, number=number, actor=actor)
+    groups = _groups_named(account, group_ids or ())
+    return callback_request_create(line=line, number=number, actor=actor, groups=groups)
 
 
 @atomic

@@ -14,7 +14,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.models import LANGUAGE_CHOICES, Account, User
+from supportcenter.models import LANGUAGE_CHOICES, Account, Group, User
 from supportcenter.phone import parse_phone
 from talk.models import Greeting, Line
 from talk.models.lines import new_webhook_token
@@ -45,6 +45,9 @@ CALLER_ID_NUMBER_REQUIRED_MESSAGE = "Choose which number of the account callback
 CALLER_ID_NOT_ACCOUNT_NUMBER_MESSAGE = "The outbound caller id must be the number of another phone line of this account."
 GREETING_NOT_FOUND_MESSAGE = "There is no such greeting in this account."
 GREETING_CATEGORY_MESSAGE = "Choose a greeting of the “{category}” category."
+GROUP_NOT_FOUND_MESSAGE = "There is no such group in this account."
+TOO_MANY_GROUPS_MESSAGE = "A line routes to at most {limit} groups."
+MAX_LINE_GROUPS = 100
 BOOLEAN_MESSAGE = "Must be true or false."
 RANGE_MESSAGE = "{label} must be a whole number from {low} to {high}."
 
@@ -72,7 +75,7 @@ GREETING_SLOTS: dict[str, str] = {
 }
 GENERAL_FIELDS = frozenset(
     {"name", "kind", "number", "sip_address", "outbound_number", "enabled", "welcome_greeting", "hold_greeting",
-     "call_offer_seconds"}
+     "call_offer_seconds", "default_group", "groups"}
 )
 CALLBACK_FIELDS = frozenset(
     {"callback_enabled", "callback_language", "callback_greeting", "callback_confirmation_greeting",
@@ -136,6 +139,56 @@ def _greeting(*, account: Account, slot: str, value: Any) -> Greeting | None:
     return greeting
 
 
+def _group_id(value: Any, *, field: str) -> int:
+    if isinstance(value, Group):
+        return value.pk
+    if isinstance(value, bool):  # True is not group 1
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field) from None
+
+
+def _groups(*, account: Account, value: Any, field: str) -> list[Group]:
+    """The groups of ``account`` that ``value`` names (ids or groups), or a refusal naming ``field``.
+
+    Scoped by account: another account's group answers exactly like a missing one (SPEC T3).
+    The rows are locked until the line is saved, so deleting one of them waits for this
+    write and then finds the line using it (the group services refuse a group in use).
+    """
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
+    ids = {_group_id(item, field=field) for item in value}
+    if len(ids) > MAX_LINE_GROUPS:
+        raise ServiceError(TOO_MANY_GROUPS_MESSAGE.format(limit=MAX_LINE_GROUPS), field=field)
+    if not all(0 < group_id < 2**63 for group_id in ids):
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
+    found = list(
+        Group.objects.filter(account=account, pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    )
+    if len(found) != len(ids):
+        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
+    return found
+
+
+def _default_group(*, account: Account, value: Any) -> Group | None:
+    if value is None or value == "":
+        return None
+    return _groups(account=account, value=[value], field="default_group")[0]
+
+
+def _save_groups(*, line: Line, groups: list[Group] | None) -> None:
+    """Set the line's routing groups: ``groups`` when given, else the ones it has, always with
+    its default group among them (a line routes to groups ∪ {default group}, SPEC R14)."""
+    wanted = {group.pk: group for group in (groups if groups is not None else line.groups.all())}
+    if line.default_group is not None:
+        wanted[line.default_group.pk] = line.default_group
+    line.groups.set(wanted.values())
+
+
 def _apply(*, account: Account, line: Line, changes: dict[str, Any]) -> None:
     """Set each change on ``line``, refusing values that are wrong on their own."""
     for field, value in changes.items():
@@ -188,6 +241,8 @@ def _apply(*, account: Account, line: Line, changes: dict[str, Any]) -> None:
             line.callback_caller_id_policy = value
         elif field == "callback_outbound_caller_id":
             line.callback_outbound_caller_id = parse_phone_number(value, region=account.region, field=field)
+        elif field == "default_group":
+            line.default_group = _default_group(account=account, value=value)
         else:  # pragma: no cover - a programming error, not a user's
             raise TypeError(f"Unknown line field {field!r}")
 
@@ -250,7 +305,8 @@ def _default_greeting(*, account: Account, category: str) -> Greeting | None:
 
 @transaction.atomic
 def line_create(*, account: Account, actor: User | None, name: str, kind: str, **changes: Any) -> Line:
-    """Add a line; callback starts off, with the system greetings picked (L2)."""
+    """Add a line; callback starts off, with the system greetings picked (L2); ``groups``
+    (ids or groups) and ``default_group`` route its calls (R14)."""
     unknown = set(changes) - GENERAL_FIELDS - CALLBACK_FIELDS
     if unknown:
         raise TypeError(f"Unknown line fields {sorted(unknown)}")
@@ -262,16 +318,21 @@ def line_create(*, account: Account, actor: User | None, name: str, kind: str, *
     line.callback_confirmation_greeting = _default_greeting(
         account=account, category=Greeting.Category.CALLBACK_CONFIRMATION
     )
+    groups = _groups(account=account, value=changes.pop("groups", None), field="groups")
     _apply(account=account, line=line, changes={"name": name, "kind": kind, **changes})
     _validate(account=account, line=line)
     _save(line)
+    _save_groups(line=line, groups=groups)
     audit_record(account=account, actor=actor, action="line.create", target=line, kind=line.kind)
     return line
 
 
 @transaction.atomic
 def line_update(*, account: Account, line: Line, actor: User | None, **changes: Any) -> Line:
-    """Change any editable setting of a line (General and Callback tabs, API PUT)."""
+    """Change any editable setting of a line (General and Callback tabs, API PUT).
+
+    ``groups`` replaces the line's groups; ``default_group`` (an id, a group or None) is
+    kept among them whatever ``groups`` says (SPEC R14)."""
     if line.account_id != account.pk:  # pragma: no cover - callers pass lines from access_line
         raise ValueError("The line is not of this account.")
     unknown = set(changes) - GENERAL_FIELDS - CALLBACK_FIELDS
@@ -279,9 +340,13 @@ def line_update(*, account: Account, line: Line, actor: User | None, **changes: 
         raise TypeError(f"Unknown line fields {sorted(unknown)}")
     # Validate a fresh copy locked for the write: a refusal leaves the caller's object as it was.
     target = Line.objects.select_for_update().get(account=account, pk=line.pk)
-    _apply(account=account, line=target, changes=changes)
+    fields = dict(changes)
+    groups = _groups(account=account, value=fields.pop("groups"), field="groups") if "groups" in fields else None
+    _apply(account=account, line=target, changes=fields)
     _validate(account=account, line=target)
     _save(target)
+    if groups is not None or "default_group" in fields:
+        _save_groups(line=target, groups=groups)
     audit_record(account=account, actor=actor, action="line.update", target=target, fields=sorted(changes))
     return target
 

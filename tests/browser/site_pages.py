@@ -24,9 +24,18 @@ class SitePage:
 
 def make_objects(acme, alice, bob=None) -> dict:
     """Something on every page, badges included: a toll-free line with callback on (its
-    warning, the "On" and "toll-free" badges), a custom greeting, a ticket with both kinds
-    of comment, an API token and, given bob, a callback offered to him on his console."""
-    line = make_line(acme, "Main line", number="+18005550100", callback_enabled=True)
+    warning, the "On" and "toll-free" badges) routed to two groups (the default one marked),
+    a group with members, a custom greeting, a ticket with both kinds of comment, an API
+    token and, given bob, a callback offered to him on his console."""
+    with scope(account=acme):
+        group = core_services.group_create(
+            account=acme, actor=alice, name="Billing and refunds (Europe)", description="Invoices, refunds, VAT", default=True
+        )
+        for member in (alice, bob) if bob is not None else (alice,):  # bob takes the line's calls (R14)
+            core_services.group_membership_create(account=acme, actor=alice, group_id=group.pk, user_id=member.pk)
+        second = core_services.group_create(account=acme, actor=alice, name="Sales")
+    line = make_line(acme, "Main line", number="+18005550100", callback_enabled=True,
+                     default_group=group.pk, groups=[second.pk])
     make_greeting(acme, "Evening callback offer")
     ticket = make_ticket(acme, actor=alice, phone="+14155550123",
                          internal_note="Called back twice, no answer.")
@@ -35,7 +44,7 @@ def make_objects(acme, alice, bob=None) -> dict:
         core_services.api_token_create(account=acme, user=alice, description="Nightly export", actor=alice)
     if bob is not None:
         offered_callback(acme, line, bob)
-    return {"line": line, "ticket": ticket}
+    return {"line": line, "ticket": ticket, "group": group}
 
 
 def admin_pages(objects: dict) -> list[SitePage]:
@@ -47,6 +56,8 @@ def admin_pages(objects: dict) -> list[SitePage]:
         SitePage("ticket-detail", f"/tickets/{ticket.number}/", "#composer"),
         SitePage("admin-center", "/admin-center/", ".admin-layout"),
         SitePage("members", "/admin-center/members/", "table.list"),
+        SitePage("groups", "/admin-center/groups/", "#admin-groups"),
+        SitePage("group", f"/admin-center/groups/{objects['group'].pk}/", "#group-members"),
         SitePage("api-tokens", "/admin-center/api-tokens/", "table.list"),
         SitePage("lines", "/admin-center/talk/lines/", "#talk-lines"),
         SitePage("line-general", f"/admin-center/talk/lines/{line.pk}/", "#line-general-form"),

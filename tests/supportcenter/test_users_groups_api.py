@@ -300,3 +300,27 @@ def test_users_and_groups_follow_cursor_pagination(bob_api, acme, alice, bob, da
             seen += [row["id"] for row in body[key]]
             next_url = body["links"]["next"] if body["meta"]["has_more"] else None
         assert len(seen) == len(set(seen)) == total
+
+
+def test_a_group_a_line_routes_to_cannot_be_deleted(alice_api, acme):  # SPEC R14, issue 15
+    from talk.models import Line
+    from tests.talk.calls_support import make_line
+
+    group = make_group(acme, "Support")
+    line = make_line(acme, name="Sales line")
+    with scope(account=acme):
+        line.groups.add(group)
+    before = counts()
+    refused = alice_api.delete(f"/api/v2/groups/{group.pk}.json")
+    assert (refused.status_code, refused.json()["error"]) == (409, "Conflict")
+    assert refused.json()["details"]["base"][0]["description"] == services.GROUP_IN_USE_MESSAGE.format(
+        uses='the line "Sales line"'
+    )
+    assert counts() == before  # nothing deleted, nothing audited
+    with scope(account=acme):
+        line.groups.clear()
+        Line.objects.filter(pk=line.pk).update(default_group=group)  # the default group alone holds it too
+    assert alice_api.delete(f"/api/v2/groups/{group.pk}.json").status_code == 409
+    with scope(account=acme):
+        Line.objects.filter(pk=line.pk).update(default_group=None)
+    assert alice_api.delete(f"/api/v2/groups/{group.pk}.json").status_code == 204

@@ -7,7 +7,8 @@ from django.db.models import Count
 from hypothesis.stateful import invariant
 
 from dashboards.selectors import current_queue_activity
-from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
+from supportcenter.models import GroupMembership, Membership
+from talk.models import AgentPresence, CallbackRequest, Line, Offer, QueueEntry
 from tests.talk.lifecycle_model_support import MENU_STAGES, TERMINAL, TICKETED
 from tickets.models import Ticket
 
@@ -116,3 +117,44 @@ class LifecycleInvariants:
                 assert mine == [], f"{caller.from_} got an unwanted callback {mine} (C8: declined, typing, or C7)"
         kept = set(CallbackRequest.objects.filter(pk__in=self.acknowledged_ids).values_list("pk", flat=True))
         assert kept == self.acknowledged_ids, "an acknowledged callback request was deleted"  # O3
+
+    # --- groups (R14), read here from the rows, not through the routing code ---------------
+    def may_take(self, entry_id: int, line_id: int) -> set[int] | None:
+        """Who may take the entry: its request's own groups' members, else its line's groups'
+        and default group's; None when nobody is named (any agent)."""
+        groups = set(CallbackRequest.groups.through.objects.filter(
+            callbackrequest__queue_entry_id=entry_id).values_list("group_id", flat=True))
+        if not groups:
+            groups = set(Line.groups.through.objects.filter(line_id=line_id).values_list("group_id", flat=True))
+            groups |= set(Line.objects.filter(pk=line_id, default_group__isnull=False)
+                          .values_list("default_group_id", flat=True))
+        if not groups:
+            return None
+        return set(GroupMembership.objects.filter(group_id__in=groups).values_list("user_id", flat=True))
+
+    @invariant()
+    def offers_go_only_to_agents_who_may_take_them(self) -> None:  # SPEC R14
+        # Checked in the step that made the offer: memberships and a line's groups change in
+        # steps of their own, and the pass a change wakes runs within that step.
+        new = Offer.objects.filter(account=self.account).exclude(pk__in=self.offers_checked).values_list(
+            "pk", "agent_id", "entry_id", "entry__line_id"
+        )
+        for pk, agent_id, entry_id, line_id in new:
+            allowed = self.may_take(entry_id, line_id)
+            assert allowed is None or agent_id in allowed, f"offer {pk} went to agent {agent_id}, not of {allowed}"
+            self.offers_checked.add(pk)
+
+    @invariant()
+    def declined_only_when_everyone_who_may_take_it_declined(self) -> None:  # SPEC R7, R8, R14
+        members = set(Membership.objects.filter(account=self.account, is_active=True).values_list("user_id", flat=True))
+        status = dict(AgentPresence.objects.filter(account=self.account).values_list("user_id", "status"))
+        for pk, entry_id, line_id in CallbackRequest.objects.filter(account=self.account, state="declined").exclude(
+            pk__in=self.declines_checked
+        ).values_list("pk", "queue_entry_id", "line_id"):
+            allowed = self.may_take(entry_id, line_id)
+            eligible = members if allowed is None else members & allowed
+            assert eligible, f"request {pk}: its groups have no member, yet it was declined by all"
+            declined = set(Offer.objects.filter(entry_id=entry_id, state="declined").values_list("agent_id", flat=True))
+            waiting_for = {u for u in eligible - declined if status.get(u, "offline") not in ("offline", "transfers_only")}
+            assert not waiting_for, f"request {pk} declined by all while {waiting_for} could still take it"
+            self.declines_checked.add(pk)

@@ -15,7 +15,7 @@ from django.test import TestCase
 from django_scopes import scope
 from hypothesis.stateful import RuleBasedStateMachine
 
-from supportcenter.models import Account, User
+from supportcenter.models import Account, Group, User
 from talk.models import CallbackRequest, Line, Offer
 from tests.talk import lifecycle_support as support
 
@@ -31,6 +31,13 @@ STATUSES = ("online", "away", "transfers_only", "offline")
 LATER = (0, 31, 41, 61 * 60)
 MAX_CALLERS = 5
 
+# Groups (R14): who a line routes to, as (groups, default group) by name; the first is no
+# groups at all (any agent: examples shrink towards it). Night starts without members.
+GROUPS = ("Sales", "Support", "Night")
+ROUTES = (((), None), (("Sales",), None), ((), "Support"), (("Sales", "Support"), "Support"), (("Night",), None))
+MEMBERSHIPS = (("bob", "Sales"), ("dave", "Sales"), ("dave", "Support"), ("bob", "Night"))
+REQUEST_GROUPS = ((), ("Support",), ("Night",), ("Sales", "Night"))  # an API request's own group_ids
+
 MENU_STAGES = ("menu", "number_entry", "confirming")
 TERMINAL = {"completed", "failed", "declined", "expired", "cancelled"}
 TICKETED = {"declined", "expired", "cancelled"}  # R8, R9, R12: cancelled in any way
@@ -45,6 +52,7 @@ class World:
     line: Line
     agents: dict[str, User]
     prompts: support.Prompts
+    groups: dict[str, Group] = field(default_factory=dict)  # GROUPS, without members
 
 
 @dataclass
@@ -84,6 +92,7 @@ class LifecycleModel(RuleBasedStateMachine):
         super().__init__()
         w = self.world
         self.account, self.line, self.agents, self.prompts = w.account, w.line, w.agents, w.prompts
+        self.groups = w.groups
         self.stack = ExitStack()
         # One savepoint per example: every example starts from the same cast (rolled back in teardown).
         self.atomic = transaction.atomic()
@@ -102,6 +111,8 @@ class LifecycleModel(RuleBasedStateMachine):
         self.open_offers: list[Offer] = []
         self.seen_offers: list[Offer] = []
         self.api_requests = 0
+        self.offers_checked: set[int] = set()  # offers whose agent was checked eligible (R14)
+        self.declines_checked: set[int] = set()  # requests whose "declined by all" was checked (R8)
 
     def teardown(self) -> None:
         logging.getLogger().removeHandler(self.handler)

@@ -304,3 +304,79 @@ def test_regenerating_the_webhook_token_changes_the_urls(alice_client, line):  #
     assert response.status_code == 302
     assert reload(line).webhook_token != line.webhook_token
     assert alice_client.get(reverse("talk:line_regenerate_token", args=[line.pk])).status_code == 405
+
+
+# --- A line's groups (SPEC R14) ------------------------------------------------------
+def _group(account, name: str):
+    from supportcenter import services as core_services
+
+    with scope(account=account):
+        return core_services.group_create(account=account, actor=None, name=name)
+
+
+def _routing(line: Line) -> tuple[int | None, set[int]]:
+    with scope(account=line.account):
+        fresh = Line.objects.get(account=line.account, pk=line.pk)
+        return fresh.default_group_id, set(fresh.groups.values_list("pk", flat=True))
+
+
+def test_the_general_tab_edits_the_lines_groups_and_default_group(alice_client, line, acme, globex):  # SPEC R14
+    billing, sales = _group(acme, "Billing"), _group(acme, "Sales")
+    _group(globex, "Tokyo desk")
+    page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
+    assert f'<input type="checkbox" name="groups" value="{billing.pk}"' in page and ">Billing</label>" not in page
+    assert " Billing</label>" in page and " Sales</label>" in page and "Tokyo desk" not in page  # plain labels, own groups
+    assert f'<option value="{sales.pk}">Sales</option>' in page
+
+    response = alice_client.post(
+        reverse("talk:line_detail", args=[line.pk]),
+        general_form(line, groups=[str(billing.pk)], default_group=str(sales.pk)),
+    )
+    assert response.status_code == 302
+    assert _routing(line) == (sales.pk, {billing.pk, sales.pk})  # the default joins the groups
+    page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
+    assert f'value="{billing.pk}" id="id_groups_0" checked' in page and f'value="{sales.pk}" id="id_groups_1" checked' in page
+    assert f'<option value="{sales.pk}" selected>Sales</option>' in page
+
+    # The list shows each line's groups, its default marked; a line without groups reaches everyone.
+    make_line(acme, "Hotline", number="+14155550150")
+    lines_page = alice_client.get(reverse("talk:lines")).content.decode()
+    assert 'Billing, Sales <span class="talk-badge">default</span>' in lines_page
+    assert '<span class="muted">All agents</span>' in lines_page
+
+    # Unticking every group and choosing no default: the line routes to every agent again.
+    assert alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line)).status_code == 302
+    assert _routing(line) == (None, set())
+
+
+def test_the_general_tab_refuses_groups_of_another_account(alice_client, line, acme, globex):  # SPEC R14, T3
+    billing, tokyo = _group(acme, "Billing"), _group(globex, "Tokyo desk")
+    alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line, groups=[str(billing.pk)]))
+    for data in ({"groups": [str(billing.pk), str(tokyo.pk)]}, {"default_group": str(tokyo.pk)},
+                 {"groups": [str(missing_id())]}):
+        response = alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line, name="Renamed", **data))
+        assert response.status_code == 400, data
+        assert line_services.GROUP_NOT_FOUND_MESSAGE in response.content.decode()
+    assert _routing(line) == (None, {billing.pk}) and reload(line).name == "Main line"
+
+
+def test_a_new_line_takes_its_groups(alice_client, acme):  # SPEC R14
+    billing = _group(acme, "Billing")
+    page = alice_client.get(reverse("talk:line_new")).content.decode()
+    assert 'name="groups"' in page and 'name="default_group"' in page
+    response = alice_client.post(reverse("talk:line_new"), {
+        "name": "Billing line", "kind": "phone", "number": "+14155550160", "call_offer_seconds": "30",
+        "groups": [str(billing.pk)],
+    })
+    assert response.status_code == 302
+    with scope(account=acme):
+        line = Line.objects.get(account=acme, name="Billing line")
+    assert _routing(line) == (None, {billing.pk})
+
+
+def test_without_groups_the_general_tab_points_to_the_groups_page(alice_client, line):
+    page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
+    assert f'No groups yet: <a href="{reverse("admin_groups")}">add groups</a>' in page
+    _group(line.account, "Billing")
+    page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
+    assert "No groups yet" not in page

@@ -2,9 +2,11 @@
 
 A hypothesis ``RuleBasedStateMachine`` plays callers (the call simulator against the real
 webhooks), the provider (retries, hang-up callbacks swapped or doubled), agents (status,
-accept, decline, two accepts at once), the clock (offer time-outs, expiry) and API
-integrators, against the real services, with tasks run inline after each commit. After
-every step it checks the lifecycle's invariants; each one cites the SPEC.
+accept, decline, two accepts at once), the clock (offer time-outs, expiry), API
+integrators and admins (groups, R14: the line routes to no group, some groups, or a group
+without members, and changes; agents join and leave groups; API requests name their own
+groups), against the real services, with tasks run inline after each commit. After every
+step it checks the lifecycle's invariants; each one cites the SPEC.
 
 The default (75 examples of up to 20 steps, about 1,500 steps) keeps it near two minutes on
 PostgreSQL; a longer hunt:
@@ -22,11 +24,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule, run_state_machine_as_test
 
+from django_scopes import scope
+
 from callsim import gateway
 from supportcenter.errors import ServiceError
-from supportcenter.models import User
+from supportcenter.models import GroupMembership, User
+from supportcenter.services import group_create, group_membership_create, group_membership_delete
 from talk import routing
-from talk.models import CallbackRequest, Offer, QueueEntry
+from talk.enqueue import wake_router
+from talk.models import CallbackRequest, Line, Offer, QueueEntry
 from talk.services.agents import agent_status_set
 from talk.services.callback_requests import callback_request_create
 from talk.services.offers import offer_accept, offer_decline
@@ -36,10 +42,14 @@ from tests.talk.lifecycle_model_invariants import LifecycleInvariants
 from tests.talk.lifecycle_model_support import (
     API_NUMBERS,
     CALLER_IDS,
+    GROUPS,
     KEYS,
     LATER,
     MAX_CALLERS,
+    MEMBERSHIPS,
     OUTCOME_BY_ENDING,
+    REQUEST_GROUPS,
+    ROUTES,
     STATUSES,
     TYPED,
     Caller,
@@ -64,6 +74,36 @@ class LifecycleMachine(LifecycleInvariants, LifecycleModel):
         for name, status in (("bob", bob), ("dave", dave)):
             if status != "offline":
                 self.agent_status(name, status)
+
+    @initialize(routes=st.sampled_from(ROUTES), members=st.sets(st.sampled_from(MEMBERSHIPS)))
+    def groups_arrive(self, routes: tuple, members: set[tuple[str, str]]) -> None:
+        for agent, group in sorted(members):
+            self.membership(agent, group, True)
+        self.line_routes_to(routes)
+
+    # --- groups (R14) ---------------------------------------------------------------
+    @rule(routes=st.sampled_from(ROUTES))
+    def line_routes_to(self, routes: tuple) -> None:
+        """An admin changes the line's groups and default group (the line's service wakes the router)."""
+        names, default = routes
+        with self.step():
+            self.line.groups.set([self.groups[name] for name in names])
+            Line.objects.filter(pk=self.line.pk).update(default_group=self.groups[default] if default else None)
+            wake_router(self.account.pk)
+
+    @rule(pair=st.sampled_from(MEMBERSHIPS), join=st.booleans())
+    def membership_change(self, pair: tuple[str, str], join: bool) -> None:
+        self.membership(*pair, join)
+
+    def membership(self, agent: str, group: str, join: bool) -> None:
+        """An agent joins or leaves a group (through the core's services, which wake the router)."""
+        user, target = self.agents[agent], self.groups[group]
+        held = GroupMembership.objects.filter(account=self.account, group=target, user=user).first()
+        with self.step():
+            if join and held is None:
+                group_membership_create(account=self.account, actor=None, group_id=target.pk, user_id=user.pk)
+            elif not join and held is not None:
+                group_membership_delete(account=self.account, membership=held, actor=None)
 
     # --- callers (C1-C8, C15) -------------------------------------------------------
     @precondition(lambda self: len(self.callers) < MAX_CALLERS)
@@ -209,12 +249,13 @@ class LifecycleMachine(LifecycleInvariants, LifecycleModel):
 
     # --- the API (A1, C7) -------------------------------------------------------------
     @precondition(lambda self: self.api_requests < 3)
-    @rule(number=st.sampled_from(API_NUMBERS))
-    def api_callback_request(self, number: str) -> None:
+    @rule(number=st.sampled_from(API_NUMBERS), groups=st.sampled_from(REQUEST_GROUPS))
+    def api_callback_request(self, number: str, groups: tuple[str, ...]) -> None:
         self.api_requests += 1
         try:
             with self.step():
-                request = callback_request_create(line=self.line, number=number, actor=None)
+                request = callback_request_create(line=self.line, number=number, actor=None,
+                                                  groups=[self.groups[name] for name in groups])
         except ServiceError:
             return  # already waiting (C7), or callback unavailable: a legal answer
         self.acknowledged_ids.add(request.pk)
@@ -227,7 +268,10 @@ def world(acme, bob, dave, settings, monkeypatch) -> World:
     # The provider's network: the simulator posts through Django's test client, recorded.
     monkeypatch.setattr(gateway, "transport_factory", lambda: LifecycleMachine.current_transport)
     line = make_line(acme)
-    return World(account=acme, line=line, agents={"bob": bob, "dave": dave}, prompts=support.Prompts.of(line))
+    with scope(account=acme):
+        groups = {name: group_create(account=acme, actor=None, name=name) for name in GROUPS}
+    return World(account=acme, line=line, agents={"bob": bob, "dave": dave}, prompts=support.Prompts.of(line),
+                 groups=groups)
 
 
 def test_it_keeps_the_call_and_callback_lifecycle_in_every_order_of_events(world):  # SPEC C1-C15, R1-R12, O3
