@@ -2,13 +2,17 @@
 
 Filters, on every endpoint: ``phone_number_ids=1,2`` (or ``line_id=1``) narrows to
 those lines; a line that is not the account's answers 404 like a missing one (T3).
-Timeframe (account_overview, agents_activity): today since midnight in the
-account's time zone by default, or ``start_date``/``end_date`` (YYYY-MM-DD, local
-days, inclusive).
+agents_activity and agents_overview also take ``group_ids=1,2``: only those groups'
+agents (another account's group: 404 too).
+Timeframe (account_overview, agents_activity, agents_overview): today since midnight
+in the account's time zone by default, or ``start_date``/``end_date`` (YYYY-MM-DD,
+local days, inclusive). Presence times (online, available, away, transfers only) are
+the agent's whatever the line: lines narrow calls and offers, not agents.
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from urllib.parse import urlencode
 
 from django.http import Http404
@@ -32,9 +36,10 @@ from dashboards.timeframes import (
     timeframe_today,
 )
 from supportcenter.auth import IsAccountMember
-from supportcenter.pagination import PageQuery, paginate
+from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import QuerySerializer, read_query
 from supportcenter.tenancy import account_zone
+from talk.models import AgentPresence
 
 class LinesQuery(QuerySerializer):
     phone_number_ids = serializers.RegexField(
@@ -64,7 +69,18 @@ class StatsQuery(LinesQuery):
     validate_start_date = validate_end_date = _day
 
 
-class AgentsActivityQuery(StatsQuery, PageQuery):
+GROUPS_LIMIT = 100
+
+
+class AgentsQuery(StatsQuery):
+    group_ids = serializers.RegexField(
+        r"^[1-9]\d{0,17}(,[1-9]\d{0,17}){0,%d}$" % (GROUPS_LIMIT - 1), required=False,
+        error_messages={"invalid": f"Give group ids separated by commas (at most {GROUPS_LIMIT})."},
+        help_text=f"Comma-separated group ids (at most {GROUPS_LIMIT}): only the agents of these groups.",
+    )
+
+
+class AgentsActivityQuery(AgentsQuery, PageQuery):
     pass
 
 
@@ -79,6 +95,17 @@ def requested_lines(request: Request, query: dict) -> list[int] | None:
         return None
     found = selectors.account_lines(account=request.account, line_ids=wanted)
     if len(set(found)) != len(set(wanted)):
+        raise Http404
+    return found
+
+
+def requested_groups(request: Request, query: dict) -> list[int] | None:
+    """The groups asked for, or 404 when one is not the account's (another account's too)."""
+    if not query.get("group_ids"):
+        return None
+    wanted = {int(part) for part in query["group_ids"].split(",")}
+    found = selectors.account_groups(account=request.account, group_ids=list(wanted))
+    if len(found) != len(wanted):
         raise Http404
     return found
 
@@ -161,36 +188,112 @@ class AccountOverviewView(APIView):
         return Response({"account_overview": figures})
 
 
+_PRESENCE_HELP = {
+    "online_time": "Seconds signed in with any status but offline (available, away or transfers only).",
+    "available_time": "Seconds with status online (available for calls).",
+    "away_time": "Seconds with status away.",
+    "transfers_only_time": "Seconds with status transfers only.",
+}
+
+
+def _seconds_fields(help_texts: dict[str, str]) -> dict:
+    return {name: serializers.IntegerField(help_text=text) for name, text in help_texts.items()}
+
+
+class _AgentActivityFields(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    name = serializers.CharField()
+    avatar_url = serializers.CharField(allow_null=True, help_text="Always null: agents have no picture here.")
+    via = serializers.CharField(help_text="client: agents take calls in the browser console.")
+    status = serializers.CharField(help_text="The agent's Talk status now: online, away, transfers_only or offline.")
+    agent_state = serializers.ChoiceField(choices=AgentPresence.Status.values)
+    call_status = serializers.ChoiceField(choices=["on_call"], allow_null=True, help_text="on_call while busy.")
+    forwarding_number = serializers.CharField(
+        allow_null=True, help_text="The phone number the agent's callbacks ring first (R5), if it is one."
+    )
+    calls_accepted = serializers.IntegerField(help_text="Offers (calls and callbacks) the agent accepted.")
+    calls_denied = serializers.IntegerField(help_text="Offers the agent declined.")
+    calls_missed = serializers.IntegerField(help_text="Offers the agent let time out.")
+    callbacks_accepted = serializers.IntegerField(help_text="Of calls_accepted, the callbacks.")
+    total_call_duration = serializers.IntegerField(help_text="Seconds of the calls and callbacks the agent took.")
+    total_talk_time = serializers.IntegerField(help_text="Seconds talking on calls answered and callbacks made.")
+    average_talk_time = serializers.IntegerField(help_text="total_talk_time per call talked on.")
+
+
+# The presence times and what the product does not do (0), as fields of the schema too.
+AgentActivityOutput = type("AgentActivityOutput", (_AgentActivityFields,), {
+    **_seconds_fields(_PRESENCE_HELP), **_int_fields(*activity.NEVER_COUNTS),
+})
+
+
+AgentsActivityPage = page_serializer("AgentsActivityPage", "agents_activity", AgentActivityOutput)
+
+
 class AgentsActivityView(APIView):
     permission_classes = [IsAccountMember]
 
     @extend_schema(
         parameters=[AgentsActivityQuery],
-        summary="What each agent did in the timeframe (offers accepted, declined, missed; talk time)",
-        responses=inline_serializer(
-            "AgentsActivityPage",
-            {
-                "agents_activity": serializers.ListField(child=serializers.DictField()),
-                # Offset pagination's fields, or cursor pagination's (page[...]): see supportcenter.pagination.
-                "next_page": serializers.CharField(allow_null=True, required=False),
-                "previous_page": serializers.CharField(allow_null=True, required=False),
-                "count": serializers.IntegerField(required=False),
-                "meta": serializers.DictField(required=False),
-                "links": serializers.DictField(required=False),
-            },
-        ),
+        summary="What each agent did in the timeframe: presence times, offers accepted, declined, missed; talk time",
+        description="Transfers, hold, wrap-up and conferences are not features of this product: they are 0.",
+        responses=AgentsActivityPage,
     )
     def get(self, request: Request) -> Response:
         query = read_query(AgentsActivityQuery, request)
-        rows = activity.agents_activity(account=request.account, timeframe=requested_timeframe(request, query),
-                                        line_ids=requested_lines(request, query))
-        return Response(paginate(request, rows, "agents_activity", activity.agent_activity_payload))
+        timeframe = requested_timeframe(request, query)
+        rows = activity.agents_activity(account=request.account, timeframe=timeframe,
+                                        line_ids=requested_lines(request, query),
+                                        group_ids=requested_groups(request, query))
+        times = selectors.presence_times(account=request.account, timeframe=timeframe)
+        payload = partial(activity.agent_activity_payload, times=times)
+        return Response(paginate(request, rows, "agents_activity", payload))
+
+
+class AgentsOverviewView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=[AgentsQuery],
+        summary="Totals and per-agent averages of agents_activity's figures over the account's agents",
+        description=(
+            "total_<figure> sums the figure over the account's agents (its members); average_<figure> is that "
+            "total divided by their number. talk_time is total_talk_time. Transfers, hold and wrap-up are 0."
+        ),
+        responses=inline_serializer(
+            "AgentsOverviewEnvelope",
+            {"agents_overview": inline_serializer("AgentsOverview", _int_fields(
+                *(f"{kind}_{name}" for name in activity.OVERVIEW_TOTALS for kind in ("total", "average"))
+            ))},
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = read_query(AgentsQuery, request)
+        figures = activity.agents_overview(account=request.account, timeframe=requested_timeframe(request, query),
+                                           line_ids=requested_lines(request, query),
+                                           group_ids=requested_groups(request, query))
+        return Response({"agents_overview": figures})
 
 
 class IncrementalQuery(LinesQuery):
     start_time = serializers.IntegerField(
-        min_value=0, max_value=LAST_TIMESTAMP, help_text="Unix time; calls updated since."
+        min_value=0, max_value=LAST_TIMESTAMP, help_text="Unix time; what was created or updated since."
     )
+
+
+def _export(request: Request, query: dict, key: str, items: list[dict], end_time: int) -> Response:
+    # Like the reference, next_page is never null: it is where to poll next.
+    lines = {k: v for k, v in query.items() if k in ("phone_number_ids", "line_id")}
+    next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time, **lines})}")
+    return Response({key: items, "next_page": next_page, "count": len(items), "end_time": end_time})
+
+
+def _export_envelope(name: str, key: str, item) -> serializers.Serializer:
+    return inline_serializer(name, {
+        key: item,
+        "next_page": serializers.CharField(help_text="Where to poll next (start_time=end_time); never null."),
+        "count": serializers.IntegerField(help_text="Items in this page: 0 means nothing new yet."),
+        "end_time": serializers.IntegerField(help_text="Unix time the next page starts at."),
+    })
 
 
 class IncrementalCallsView(APIView):
@@ -199,29 +302,71 @@ class IncrementalCallsView(APIView):
     @extend_schema(
         parameters=[IncrementalQuery],
         summary="Calls created or updated since start_time (incremental export); follow next_page, stop when count is 0",
-        responses=inline_serializer(
-            "IncrementalCalls",
-            {
-                "calls": serializers.ListField(child=serializers.DictField()),
-                "next_page": serializers.CharField(),
-                "count": serializers.IntegerField(),
-                "end_time": serializers.IntegerField(),
-            },
-        ),
+        responses=_export_envelope("IncrementalCalls", "calls", serializers.ListField(child=serializers.DictField())),
     )
     def get(self, request: Request) -> Response:
         query = read_query(IncrementalQuery, request)
         start = datetime.fromtimestamp(query["start_time"], tz=UTC)
         calls, end_time = activity.incremental_calls(account=request.account, start_time=start, now=timezone.now(),
                                                      line_ids=requested_lines(request, query))
-        # Like the reference, next_page is never null: it is where to poll next.
-        lines = {k: v for k, v in query.items() if k in ("phone_number_ids", "line_id")}
-        next_page = request.build_absolute_uri(f"{request.path}?{urlencode({'start_time': end_time, **lines})}")
-        return Response(
-            {
-                "calls": [activity.call_export_payload(call) for call in calls],
-                "next_page": next_page,
-                "count": len(calls),
-                "end_time": end_time,
-            }
-        )
+        return _export(request, query, "calls", [activity.call_export_payload(call) for call in calls], end_time)
+
+
+class _LegFields(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The leg's id: unique among legs, the same in every export.")
+    call_id = serializers.IntegerField(
+        allow_null=True, help_text="The call (calls.json) the leg belongs to; for a callback, the call that asked "
+        "for it (null for a callback requested through the API)."
+    )
+    type = serializers.CharField(help_text="customer: the caller's leg of a call; agent: an agent's.")
+    agent_id = serializers.IntegerField(allow_null=True, help_text="The agent of an agent leg.")
+    user_id = serializers.IntegerField(allow_null=True, help_text="The agent of an agent leg; null for a customer's.")
+    available_via = serializers.CharField(
+        allow_null=True, help_text="client: the agent's console (calls, offers); phone: their own phone, rung "
+        "first for a callback (R5); null for a customer leg."
+    )
+    created_at = serializers.DateTimeField(help_text="Customer: the call began; agent: answered, offered, or "
+                                           "the callback placed.")
+    updated_at = serializers.DateTimeField(help_text="Its last change; the export's order.")
+    completion_status = serializers.CharField(help_text=(
+        "Customer legs: as calls.json's completion_status. Agent legs: completed or in_progress (a call "
+        "answered, a callback made), agent_declined or agent_missed (an offer declined or let time out; a "
+        "callback whose agent did not answer their phone), customer_no_answer, customer_busy or failed (a "
+        "callback that did not reach the customer)."
+    ))
+    duration = serializers.IntegerField(help_text="Seconds: the call; an offer's ringing; a callback placed.")
+    talk_time = serializers.IntegerField(help_text="Seconds talking with the customer.")
+    callback_request_id = serializers.IntegerField(allow_null=True, help_text="The callback request of a callback leg.")
+    call_charge = serializers.CharField(help_text="Always 0.0: the provider bills, not this product.")
+    quality_issues = serializers.ListField(child=serializers.CharField(), help_text="Always empty.")
+
+
+# What the product does not do: 0 (times, minutes) or null (the other parties of transfers).
+LegOutput = type("LegOutput", (_LegFields,), {
+    **_int_fields("hold_time", "wrap_up_time", "conference_time", "consultation_time", "minutes_billed"),
+    **{name: serializers.IntegerField(allow_null=True, help_text="Always null: no transfers or conferences here.")
+       for name in ("conference_from", "conference_to", "consultation_from", "consultation_to", "transferred_from",
+                    "transferred_to")},
+    "forwarded_to": serializers.CharField(allow_null=True, help_text="Always null: calls are not forwarded here."),
+})
+
+
+class IncrementalLegsView(APIView):
+    permission_classes = [IsAccountMember]
+
+    @extend_schema(
+        parameters=[IncrementalQuery],
+        summary="Call legs created or updated since start_time (incremental export); follow next_page until count is 0",
+        description=(
+            "A customer leg per call; an agent leg per call an agent answered, per offer an agent declined or let "
+            "time out, and per callback an agent placed. Transfers, hold, wrap-up and conferences are not "
+            "features of this product: 0 or null."
+        ),
+        responses=_export_envelope("IncrementalLegs", "legs", LegOutput(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        query = read_query(IncrementalQuery, request)
+        start = datetime.fromtimestamp(query["start_time"], tz=UTC)
+        legs, end_time = activity.incremental_legs(account=request.account, start_time=start, now=timezone.now(),
+                                                   line_ids=requested_lines(request, query))
+        return _export(request, query, "legs", legs, end_time)

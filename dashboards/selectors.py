@@ -3,7 +3,8 @@
 No function here loops over rows in Python: every figure is a COUNT/SUM/AVG/MAX
 (or a window function) in SQL, so the cost does not grow with the Python side.
 Every selector takes the account, the lines (None: all lines) and a timeframe or
-``now``; tests pass ``now`` to freeze the clock.
+``now``; tests pass ``now`` to freeze the clock. Agents' presence times (D4) come
+from the presence history, also in one query (:func:`presence_times`).
 
 Which rows belong to a timeframe ``[start, end)``:
 - calls by ``started_at``; callback attempts (outbound calls) by ``started_at``;
@@ -19,7 +20,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import (
     Avg,
+    BigIntegerField,
     Case,
+    CharField,
     Count,
     DateTimeField,
     F,
@@ -31,12 +34,13 @@ from django.db.models import (
     Sum,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from dashboards.sql import Epoch, at, max_concurrent, seconds_between, without_jit
+from dashboards.sql import Epoch, at, max_concurrent, seconds_between, seconds_in_states, without_jit
 from dashboards.timeframes import Timeframe
-from supportcenter.models import Account
+from supportcenter.models import Account, AuditEntry, Group
 from talk.models import (
     AgentPresence,
     Call,
@@ -65,6 +69,12 @@ def account_lines(*, account: Account, line_ids: list[int] | None) -> list[int] 
     if line_ids is None:
         return None
     return list(Line.objects.filter(account=account, pk__in=line_ids).values_list("pk", flat=True))
+
+
+def account_groups(*, account: Account, group_ids: list[int]) -> list[int]:
+    """The ids of ``group_ids`` that are groups of ``account``: the same contract as
+    :func:`account_lines` (another account's id is dropped like a missing one)."""
+    return list(Group.objects.filter(account=account, pk__in=group_ids).values_list("pk", flat=True))
 
 
 def for_lines(rows: QuerySet, line_ids: list[int] | None, field: str = "line_id") -> QuerySet:
@@ -264,3 +274,60 @@ def account_overview(*, account: Account, timeframe: Timeframe, line_ids: list[i
         "total_wrap_up_time": 0,
         "callback_outcomes": callback_outcomes(callbacks),
     }
+
+
+# --- D4: agents' presence over a timeframe ----------------------------------------
+# What talk.services.agents.agent_status_set writes on every change of status.
+STATUS_CHANGE_ACTION = "agent_presence.set_status"
+PRESENCE_TARGET = AgentPresence._meta.label_lower
+
+# The reference's names for the time in each status: its "available" is our online.
+STATUS_TIMES = {
+    AgentPresence.Status.ONLINE: "available_time",
+    AgentPresence.Status.AWAY: "away_time",
+    AgentPresence.Status.TRANSFERS_ONLY: "transfers_only_time",
+}
+
+def presence_times(*, account: Account, timeframe: Timeframe) -> dict[int, dict[str, int]]:
+    """Seconds each agent of ``account`` spent online, away and transfers only in ``timeframe``.
+
+    From the presence history: every change of status is an audit entry (its ``previous``
+    and ``status``). An agent's status at the start of the timeframe is the ``previous``
+    of their first change since then, or, with no change since, their status now. No
+    presence row means offline all along. Keys: user ids; values: the reference's
+    ``available_time``, ``away_time``, ``transfers_only_time`` and ``online_time`` (any
+    status but offline: their sum).
+    """
+    changes = AuditEntry.objects.filter(account=account, action=STATUS_CHANGE_ACTION, target_type=PRESENCE_TARGET)
+    first_since = (
+        changes.filter(target_id=Cast(OuterRef("pk"), CharField()), created_at__gte=timeframe.start)
+        .order_by("created_at", "pk")
+        .annotate(previous=KeyTextTransform("previous", "data"))
+        .values("previous")[:1]
+    )
+    starts = (
+        AgentPresence.objects.filter(account=account)
+        .annotate(p_key=F("user_id"), p_state=Coalesce(Subquery(first_since, output_field=CharField()), F("status")))
+        .values("p_key", "p_state")
+        .order_by()
+    )
+    whose = AgentPresence.objects.filter(account=account, pk=Cast(OuterRef("target_id"), BigIntegerField()))
+    within = (
+        changes.filter(created_at__gte=timeframe.start, created_at__lt=timeframe.end)
+        .annotate(
+            p_key=Subquery(whose.values("user_id")[:1], output_field=BigIntegerField()),
+            p_state=KeyTextTransform("status", "data"),
+            p_at=Epoch("created_at"),
+            p_seq=F("pk"),
+        )
+        .values("p_key", "p_state", "p_at", "p_seq")
+        .order_by()
+    )
+    times: dict[int, dict[str, int]] = {}
+    for user_id, state, seconds in seconds_in_states(starts, within, start=timeframe.start, end=timeframe.end):
+        name = STATUS_TIMES.get(state)
+        if name is not None:  # one row per agent and status: a loop over groups, not history
+            times.setdefault(int(user_id), {})[name] = round(seconds)
+    for figures in times.values():
+        figures["online_time"] = sum(figures.get(name, 0) for name in STATUS_TIMES.values())
+    return times

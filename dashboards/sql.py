@@ -96,3 +96,35 @@ def max_concurrent(intervals: QuerySet, *, start: datetime, end: datetime) -> in
         cursor.execute(query, params)
         (value,) = cursor.fetchone()
     return int(value or 0)
+
+
+def seconds_in_states(starts: QuerySet, changes: QuerySet, *, start: datetime, end: datetime) -> list[tuple]:
+    """Seconds each key spent in each state within ``[start, end)``: ``[(key, state, seconds)]``.
+
+    ``starts`` gives each key's state at ``start`` (columns ``p_key``, ``p_state``);
+    ``changes`` the changes within the timeframe (``p_key``, ``p_state``, ``p_at``: the
+    moment as :class:`Epoch`, and ``p_seq``: an order among changes of one moment). Every
+    row opens a segment that lasts until the key's next row (LEAD), the last one until
+    ``end``; the start rows sort first at their instant, so a change made exactly at
+    ``start`` wins. One query, whatever the number of changes: the rows returned are one
+    per key and state.
+    """
+    connection = connections[starts.db]
+    starts_sql, starts_params = starts.query.get_compiler(using=starts.db).as_sql()
+    changes_sql, changes_params = changes.query.get_compiler(using=changes.db).as_sql()
+    begin, finish = start.timestamp(), end.timestamp()
+    query = (
+        f"WITH s AS ({starts_sql}), c AS ({changes_sql}) "
+        "SELECT p_key, p_state, SUM(COALESCE(p_next, %s) - p_at) FROM ("
+        "  SELECT p_key, p_state, p_at,"
+        "         LEAD(p_at) OVER (PARTITION BY p_key ORDER BY p_at, p_seq) AS p_next FROM ("
+        "    SELECT p_key, p_state, %s AS p_at, 0 AS p_seq FROM s"
+        # A change at the very start is no earlier than the start row (SQLite's julianday
+        # arithmetic can put it a hair before), so the start row still sorts first.
+        "    UNION ALL SELECT p_key, p_state, CASE WHEN p_at < %s THEN %s ELSE p_at END, p_seq FROM c"
+        "  ) segments_begin"
+        ") segments WHERE p_key IS NOT NULL GROUP BY p_key, p_state"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*starts_params, *changes_params, finish, begin, begin, begin])
+        return [(key, state, max(float(seconds or 0), 0.0)) for key, state, seconds in cursor.fetchall()]

@@ -165,6 +165,10 @@ class AuditEntry(TenantModel):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "audit entries"
+        # A record's history by action (the Talk stats read agents' status changes by it).
+        indexes = [
+            models.Index(fields=["account", "action", "target_id", "created_at"], name="audit_action_target_time"),
+        ]
 
 
 GROUP_NAME_LENGTH = 100

@@ -100,6 +100,21 @@ class History:
             Offer.objects.filter(pk=offer.pk).update(created_at=at)
             return offer
 
+    def status(self, user, status: str, *, at: datetime) -> None:
+        """A change of status through the service (its audit entry is the presence history),
+        dated ``at``. Call in order of time: each change's ``previous`` is the status before."""
+        from django.utils import timezone
+
+        from supportcenter.models import AuditEntry
+        from talk.services.agents import agent_status_set
+
+        with scope(account=self.account):
+            before = timezone.now()
+            agent_status_set(account=self.account, user=user, status=status, actor=user)
+            written = AuditEntry.objects.filter(account=self.account, action="agent_presence.set_status",
+                                                created_at__gte=before)
+            assert written.update(created_at=at) == 1, "the status did not change"
+
     def presence(self, user, status: str) -> None:
         with scope(account=self.account):
             AgentPresence.objects.update_or_create(account=self.account, user=user, defaults={"status": status})
