@@ -190,3 +190,26 @@ def bob_api(acme, bob) -> Client:
 @pytest.fixture
 def charlie_api(globex, charlie) -> Client:
     return api_client(globex, charlie)
+
+
+# --- zenpy, the published Python Zendesk client, against a live server ----------------
+@pytest.fixture
+def zendesk(live_server, monkeypatch, acme, alice):
+    """zenpy as acme's admin, unpatched: its own ZENPY_FORCE_NETLOC / ZENPY_FORCE_SCHEME
+    settings point it at the live server (the API token names the account)."""
+    import threading
+
+    import requests
+    zenpy = pytest.importorskip("zenpy")
+
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", live_server.url.split("://", 1)[1])
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    # One kept-alive connection, so the live server handles the requests one after
+    # another on one thread (it shares this thread's SQLite connection). At the end
+    # the socket is closed and that thread allowed to finish before the server stops.
+    session = requests.Session()
+    yield zenpy.Zenpy(subdomain="acme", email=alice.email, token=new_token(acme, alice), session=session)
+    session.close()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)

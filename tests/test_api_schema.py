@@ -44,18 +44,20 @@ _LINE_RULES = {
     "name", "number", "outbound_number", "sip_address", "kind", "welcome_greeting_id", "hold_greeting_id",
     "callback.callback_greeting_id", "callback.confirmation_greeting_id", "callback.outbound_caller_id",
     "callback.caller_id_policy", "callback.offer_in_greeting", "callback.enabled",
+    "group_ids", "default_group_id",  # a group of no such id
 }
-_TICKET_RULES = {"requester", "requester.phone", "requester_id", "assignee_id"}
+_TICKET_RULES = {"requester", "requester.phone", "requester_id", "assignee_id", "group_id", "collaborator_ids"}
 _GREETING_RULES = {"voice", "text", "audio_url"}  # a voice of another language; text or audio, one
 RULE_FIELDS = {
     "POST /api/v2/channels/voice/phone_numbers.json": _LINE_RULES,
     "PUT /api/v2/channels/voice/phone_numbers/{line_id}.json": _LINE_RULES,
     "POST /api/v2/channels/voice/greetings.json": _GREETING_RULES,
     "PUT /api/v2/channels/voice/greetings/{greeting_id}.json": _GREETING_RULES,
-    "POST /api/v2/channels/voice/callback_requests.json": {"phone_number_id", "requester_phone_number"},
+    "POST /api/v2/channels/voice/callback_requests.json": {"phone_number_id", "requester_phone_number", "group_ids"},
     "PUT /api/v2/channels/voice/settings.json": {"twilio_account_sid", "twilio_auth_token"},
     "POST /api/v2/tickets.json": _TICKET_RULES,
     "PUT /api/v2/tickets/{number}.json": _TICKET_RULES,
+    "PUT /api/v2/tickets/update_many.json": {"ids", "tickets", "assignee_id", "group_id", "status"},
     "POST /api/v2/groups.json": {"name"},  # a name another group has
     "PUT /api/v2/groups/{group_id}.json": {"name"},
     # a user who is not a member, a group of no such id, a user already in the group

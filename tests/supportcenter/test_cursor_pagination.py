@@ -3,13 +3,10 @@
 pagination (``page``/``per_page``) stays as it was for old clients (tests/tickets cover it)."""
 from __future__ import annotations
 
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
-from tests.conftest import new_token
 from tests.talk.factories import make_line
 from tests.tickets.helpers import make_ticket
 
@@ -158,18 +155,6 @@ def test_offset_pagination_is_unchanged_without_page_brackets(bob_api, acme):  #
 
 # --- zenpy, unpatched, follows our cursors ------------------------------------------
 zenpy = pytest.importorskip("zenpy")
-
-
-@pytest.fixture
-def zendesk(live_server, monkeypatch, acme, alice):
-    monkeypatch.setenv("ZENPY_FORCE_NETLOC", live_server.url.split("://", 1)[1])
-    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
-    session = requests.Session()  # one kept-alive connection (see tests/dashboards/test_zenpy_client.py)
-    yield zenpy.Zenpy(subdomain="acme", email=alice.email, token=new_token(acme, alice), session=session)
-    session.close()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
 
 
 @pytest.mark.django_db(transaction=True)
