@@ -60,6 +60,8 @@ TOO_LARGE_BODY = {"error": "RequestTooLarge",
 REFUSAL_STATUS = {
     "read_only": ("Forbidden", status.HTTP_403_FORBIDDEN),
     "in_use": ("Conflict", status.HTTP_409_CONFLICT),
+    # The record moved on meanwhile (a callback an agent just accepted): nothing was done.
+    "conflict": ("Conflict", status.HTTP_409_CONFLICT),
 }
 
 

@@ -117,6 +117,8 @@ class Membership(TenantModel):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.AGENT)
+    # An agent an admin made a supervisor (SPEC S1, S2); admins supervise anyway.
+    supervisor = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -128,6 +130,11 @@ class Membership(TenantModel):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        """May see and steer the callback queue (SPEC S1, S2): admins and supervisors."""
+        return self.is_admin or self.supervisor
 
 
 class ApiToken(TenantModel):

@@ -62,12 +62,14 @@ ENTRY = Lifecycle("queue entry", "state", {
 
 Request = CallbackRequest.State
 REQUEST = Lifecycle("callback request", "state", {
-    Request.PENDING: frozenset({Request.IN_PROGRESS, Request.DECLINED, Request.EXPIRED}),
+    # Cancelled: by a supervisor or the caller, only while it waits (S2, C13).
+    Request.PENDING: frozenset({Request.IN_PROGRESS, Request.DECLINED, Request.EXPIRED, Request.CANCELLED}),
     Request.IN_PROGRESS: frozenset({Request.PENDING, Request.COMPLETED, Request.FAILED}),
     Request.COMPLETED: frozenset(),
     Request.FAILED: frozenset(),
     Request.DECLINED: frozenset(),
     Request.EXPIRED: frozenset(),
+    Request.CANCELLED: frozenset(),
 })
 
 OfferState = Offer.State

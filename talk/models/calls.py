@@ -114,6 +114,12 @@ class CallbackRequest(TenantModel):
         FAILED = "failed", "Not reached"
         DECLINED = "declined", "Declined by every agent"
         EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class CancelledBy(models.TextChoices):
+        NONE = "", "Not cancelled"
+        SUPERVISOR = "supervisor", "A supervisor"
+        CALLER = "caller", "The caller"
 
     class Outcome(models.TextChoices):
         """How it ended (D5); the state says where it is."""
@@ -125,6 +131,7 @@ class CallbackRequest(TenantModel):
         FAILED = "failed", "Failed"
         DECLINED = "declined", "Declined by all"
         EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
 
     line = models.ForeignKey("talk.Line", on_delete=models.PROTECT, related_name="callback_requests")
     queue_entry = models.OneToOneField(QueueEntry, on_delete=models.PROTECT, related_name="callback_request")
@@ -150,6 +157,13 @@ class CallbackRequest(TenantModel):
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # An API request's own groups (group_ids): offered to them rather than the line's (R14).
     groups = models.ManyToManyField("supportcenter.Group", blank=True, related_name="+")
+    # Supervision (S2): a preferred agent offered it first from assigned_at (R15); a time it is
+    # due at, kept out of the queue until then and offered ahead of it after (R16); a cancel.
+    assignee = models.ForeignKey("supportcenter.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=12, choices=CancelledBy.choices, blank=True, default="")
+    cancel_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["queue_entered_at"]
@@ -166,6 +180,10 @@ class CallbackRequest(TenantModel):
             models.Index(fields=["account", "requested_at"], name="talk_callback_requested"),
             models.Index(
                 fields=["account", "started_at"], condition=Q(started_at__isnull=False), name="talk_callback_started"
+            ),
+            models.Index(
+                fields=["account", "scheduled_for"], condition=Q(state="pending", scheduled_for__isnull=False),
+                name="talk_callback_scheduled",
             ),
         ]
 
