@@ -129,9 +129,17 @@ def webhook_line(token: str) -> Line | None:
         return None
     statuses = list(CALLBACK_AVAILABLE_STATUSES)
     with connection.cursor() as cursor:
+        # C2 with R14: an agent who may take the line's callbacks (of its groups or default
+        # group; any agent when it names none) is online or away.
         cursor.execute(
             "SELECT line.updated_at, EXISTS (SELECT 1 FROM talk_agentpresence presence"
-            f" WHERE presence.account_id = line.account_id AND presence.status IN ({', '.join(['%s'] * len(statuses))}))"
+            f" WHERE presence.account_id = line.account_id AND presence.status IN ({', '.join(['%s'] * len(statuses))})"
+            " AND ((line.default_group_id IS NULL"
+            "       AND NOT EXISTS (SELECT 1 FROM talk_line_groups routed WHERE routed.line_id = line.id))"
+            "      OR EXISTS (SELECT 1 FROM supportcenter_groupmembership member"
+            "                 WHERE member.user_id = presence.user_id AND member.account_id = line.account_id"
+            "                 AND (member.group_id = line.default_group_id OR member.group_id IN"
+            "                      (SELECT routed.group_id FROM talk_line_groups routed WHERE routed.line_id = line.id)))))"
             " FROM talk_line line WHERE line.webhook_token = %s",
             [*statuses, token],
         )
@@ -149,7 +157,7 @@ def webhook_line(token: str) -> Line | None:
             _webhook_lines.clear()
         cached = _webhook_lines[token] = (now, row[0], line)
     line = copy.copy(cached[2])
-    line.agents_available = bool(row[1])  # C2: an agent of the account is online or away, now
+    line.agents_available = bool(row[1])  # C2: an agent who may take its callbacks is online or away, now
     return line
 
 
