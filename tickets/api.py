@@ -14,25 +14,27 @@ it as a ``TicketAudit`` whose ``.ticket`` is the ticket).
 from __future__ import annotations
 
 from django.http import Http404
-from django.utils.html import escape, linebreaks
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status as http_status
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import SkipField
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportcenter import selectors as core_selectors
-from supportcenter.bodies import BodySerializer, read_body
+from supportcenter.bodies import BodySerializer
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, Group, User
-from supportcenter.pagination import PageQuery, page_query, page_serializer, paginate
+from supportcenter.pagination import PageQuery, page_query, paginate
 from supportcenter.phone import parse_phone
-from supportcenter.queries import QuerySerializer, read_query
+from supportcenter.queries import read_query
 from tickets import selectors, services
-from tickets.models import Comment, Ticket, TicketAudit, TicketPriority, TicketStatus, TicketType, Via
+from tickets.payloads import (
+    AuditPage, CommentPage, TicketAuditEnvelope, TicketEnvelope, TicketError, TicketPage, audit_payload,
+    comment_payload, ticket_audit_body, ticket_payload,
+)
+from tickets.models import Ticket, TicketPriority, TicketStatus, TicketType, Via
 
 ENVELOPE_MESSAGE = 'Send the ticket inside an envelope: {"ticket": {...}}.'
 REQUESTER_NEEDS_CONTACT_MESSAGE = "Give the requester a phone number or an email address."
@@ -41,202 +43,6 @@ COMMENT_REQUIRED_MESSAGE = "Give the ticket a description or a comment: its firs
 TAGS_MESSAGE = "Give tags as a list of strings or as one string of space-separated tags."
 MAX_TAGS, MAX_TAG_LENGTH, MAX_TAGS_TEXT = 100, 255, 2000
 MAX_COLLABORATORS = 100
-DEFAULT_METADATA = {"system": {}, "custom": {}}
-
-
-# --- Output -------------------------------------------------------------------------
-class ViaOutput(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Via.choices)
-    source = serializers.DictField(help_text='Always {"from": {}, "to": {}, "rel": null}.')
-
-
-class CustomFieldOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    value = serializers.JSONField(allow_null=True, help_text="As the client gave it.")
-
-
-class TicketOutput(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The ticket number, sequential within the account.")
-    url = serializers.URLField()
-    external_id = serializers.CharField(allow_null=True)
-    subject = serializers.CharField()
-    raw_subject = serializers.CharField()
-    description = serializers.CharField(help_text="The first public comment (read-only).")
-    status = serializers.ChoiceField(choices=TicketStatus.choices)
-    priority = serializers.ChoiceField(choices=TicketPriority.choices, allow_null=True)
-    type = serializers.ChoiceField(choices=TicketType.choices, allow_null=True)
-    via = ViaOutput()
-    requester_id = serializers.IntegerField(
-        allow_null=True, help_text="An end user's id, or the user id of the member who asked.")
-    submitter_id = serializers.IntegerField(allow_null=True, help_text="The user who created it; null for the system.")
-    assignee_id = serializers.IntegerField(allow_null=True)
-    group_id = serializers.IntegerField(allow_null=True)
-    collaborator_ids = serializers.ListField(child=serializers.IntegerField())
-    tags = serializers.ListField(child=serializers.CharField())
-    custom_fields = CustomFieldOutput(many=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-    is_public = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class _WhenPresent:
-    """An event field left out when the event has no such key (a null one is kept null)."""
-
-    def get_attribute(self, instance):
-        if isinstance(instance, dict) and self.source not in instance:
-            raise SkipField()
-        return super().get_attribute(instance)
-
-
-class _OptionalJSON(_WhenPresent, serializers.JSONField):
-    pass
-
-
-class _OptionalInteger(_WhenPresent, serializers.IntegerField):
-    pass
-
-
-class AuditEventOutput(serializers.Serializer):
-    """One event: ``Create`` / ``Change`` (field_name, value, previous_value) or ``Comment``."""
-
-    id = serializers.IntegerField()
-    type = serializers.CharField(help_text="Create, Change or Comment.")
-    field_name = serializers.CharField(required=False, help_text="Create and Change: the field, or a custom field's id.")
-    value = _OptionalJSON(required=False, allow_null=True, help_text="Create and Change: the new value.")
-    previous_value = _OptionalJSON(required=False, allow_null=True, help_text="Change: the value before.")
-    author_id = _OptionalInteger(required=False, allow_null=True, help_text="Comment: null when the system wrote it.")
-    body = serializers.CharField(required=False, help_text="Comment.")
-    html_body = serializers.CharField(required=False, help_text="Comment.")
-    plain_body = serializers.CharField(required=False, help_text="Comment.")
-    public = serializers.BooleanField(required=False, help_text="Comment.")
-    attachments = serializers.ListField(child=serializers.DictField(), required=False, help_text="Comment.")
-    audit_id = serializers.IntegerField(required=False, help_text="Comment.")
-
-
-class AuditOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    ticket_id = serializers.IntegerField(help_text="The ticket's number.")
-    created_at = serializers.DateTimeField()
-    author_id = serializers.IntegerField(allow_null=True, help_text="Null when the system wrote it.")
-    metadata = serializers.DictField(help_text='{"system": {}, "custom": {...the metadata the client sent}}.')
-    via = ViaOutput()
-    events = AuditEventOutput(many=True)
-
-
-class TicketEnvelope(serializers.Serializer):
-    ticket = TicketOutput()
-
-
-class TicketAuditEnvelope(serializers.Serializer):
-    ticket = TicketOutput()
-    audit = AuditOutput(allow_null=True, help_text="The write's audit; null when an update changed nothing.")
-
-
-TicketPage = page_serializer("TicketPage", "tickets", TicketOutput)
-AuditPage = page_serializer("AuditPage", "audits", AuditOutput)
-
-
-class CommentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    type = serializers.CharField(help_text='Always "Comment".')
-    author_id = serializers.IntegerField(allow_null=True, help_text="Null when the system wrote it.")
-    body = serializers.CharField()
-    html_body = serializers.CharField()
-    plain_body = serializers.CharField()
-    public = serializers.BooleanField(help_text="False for an internal note, never shown to the requester.")
-    via = ViaOutput()
-    attachments = serializers.ListField(child=serializers.DictField())
-    audit_id = serializers.IntegerField(allow_null=True, help_text="The audit that added it.")
-    metadata = serializers.DictField(help_text="Its audit's metadata.")
-    created_at = serializers.DateTimeField()
-
-
-CommentPage = page_serializer("CommentPage", "comments", CommentOutput)
-
-
-class TicketErrorDetail(serializers.Serializer):
-    description = serializers.CharField()
-    error = serializers.CharField()
-
-
-class TicketError(serializers.Serializer):
-    """The reference's error body (supportcenter.api_errors)."""
-
-    error = serializers.CharField(help_text="InvalidRequest (400), RecordNotFound (404) or RecordInvalid (422).")
-    description = serializers.CharField()
-    details = serializers.DictField(child=TicketErrorDetail(many=True), required=False,
-                                    help_text="Per field: what is wrong with it.")
-
-
-def _via(channel: str) -> dict:
-    return {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}}
-
-
-def ticket_payload(request: Request, ticket: Ticket) -> dict:
-    """A ticket as the API shows it. For a list, load the tickets with
-    ``selectors.with_payload_relations`` so this reads nothing per ticket."""
-    return {
-        "id": ticket.number,
-        "url": request.build_absolute_uri(f"/api/v2/tickets/{ticket.number}.json"),
-        "external_id": ticket.external_id or None,
-        "subject": ticket.subject,
-        "raw_subject": ticket.subject,
-        "description": ticket.description,
-        "status": ticket.status,
-        "priority": ticket.priority or None,
-        "type": ticket.type or None,
-        "via": _via(ticket.via),
-        "requester_id": services.requester_public_id(ticket.requester) if ticket.requester_id else None,
-        "submitter_id": ticket.created_by_id,
-        "assignee_id": ticket.assignee_id,
-        "group_id": ticket.group_id,
-        "collaborator_ids": selectors.collaborator_ids(ticket),
-        "tags": list(ticket.tags),
-        "custom_fields": list(ticket.custom_fields),
-        "due_at": ticket.due_at,
-        "is_public": ticket.is_public,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-    }
-
-
-def audit_payload(audit: TicketAudit, number: int) -> dict:
-    return {
-        "id": audit.pk,
-        "ticket_id": number,
-        "created_at": audit.created_at,
-        "author_id": audit.author_id,
-        "metadata": audit.metadata or DEFAULT_METADATA,
-        "via": _via(audit.via),
-        "events": audit.events,
-    }
-
-
-def comment_payload(comment: Comment) -> dict:
-    """A comment as the API shows it; load a list's comments with ``select_related("audit")``."""
-    return {
-        "id": comment.pk,
-        "type": "Comment",
-        "author_id": comment.author_id,
-        "body": comment.body,
-        "html_body": linebreaks(escape(comment.body)),
-        "plain_body": comment.body,
-        "public": comment.public,
-        "via": _via(comment.via),
-        "attachments": [],
-        "audit_id": comment.audit_id,
-        "metadata": (comment.audit.metadata if comment.audit_id else None) or DEFAULT_METADATA,
-        "created_at": comment.created_at,
-    }
-
-
-def _ticket_audit_body(request: Request, ticket: Ticket) -> dict:
-    audit = getattr(ticket, "written_audit", None)
-    return TicketAuditEnvelope({
-        "ticket": ticket_payload(request, ticket),
-        "audit": None if audit is None else audit_payload(audit, ticket.number),
-    }).data
 
 
 # --- Paths --------------------------------------------------------------------------
@@ -246,7 +52,7 @@ NUMBER = OpenApiParameter(
 
 
 # --- Input ----------------------------------------------------------------------------
-_ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
 _CREATE_STATUSES = [value for value in TicketStatus.values if value != TicketStatus.CLOSED]
 CREATE_STATUS_MESSAGE = f"Choose {', '.join(_CREATE_STATUSES[:-1])} or {_CREATE_STATUSES[-1]}. {services.CREATE_CLOSED_MESSAGE}"
 
@@ -283,7 +89,7 @@ class CommentInput(BodySerializer):
 
 
 class CustomFieldInput(BodySerializer):
-    id = serializers.IntegerField(**_ID_BOUNDS)
+    id = serializers.IntegerField(**ID_BOUNDS)
     value = serializers.JSONField(required=False, allow_null=True, default=None, help_text="Any JSON value, kept as given.")
 
 
@@ -317,14 +123,14 @@ def _reference_fields() -> dict[str, serializers.Field]:
             error_messages={"invalid_choice": services.TYPE_INVALID_MESSAGE}),
         "tags": TagsField(required=False),
         "group_id": serializers.IntegerField(required=False, allow_null=True, help_text="A group of this account.",
-                                             **_ID_BOUNDS),
+                                             **ID_BOUNDS),
         "external_id": serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True),
         "due_at": serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601; null clears it."),
         "custom_fields": serializers.ListField(
             child=CustomFieldInput(), required=False, max_length=MAX_TAGS,
             help_text="[{id, value}]: kept as given; on update, the ids given replace theirs, others stay."),
         "collaborator_ids": serializers.ListField(
-            child=serializers.IntegerField(**_ID_BOUNDS), required=False, max_length=MAX_COLLABORATORS,
+            child=serializers.IntegerField(**ID_BOUNDS), required=False, max_length=MAX_COLLABORATORS,
             help_text="Agents and admins of this account (the whole list)."),
         "is_public": serializers.BooleanField(
             required=False, help_text="Defaults to false for a ticket opened with an internal note, else true."),
@@ -347,9 +153,9 @@ class TicketCreateInput(_ReferenceFields):
     description = serializers.CharField(max_length=65_000, required=False,
                                         help_text="Without comment: the first, public comment.")
     requester_id = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                            help_text="An end user's id, or a member's user id.", **_ID_BOUNDS)
+                                            help_text="An end user's id, or a member's user id.", **ID_BOUNDS)
     requester = RequesterInput(required=False, default=None, help_text="Found or created by phone, else email.")
-    assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None, **_ID_BOUNDS)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None, **ID_BOUNDS)
     # Not "closed": a new ticket is solved, then closes (the service's rule, stated here for the schema).
     status = serializers.ChoiceField(
         choices=[choice for choice in TicketStatus.choices if choice[0] != TicketStatus.CLOSED], required=False,
@@ -379,9 +185,9 @@ class TicketCreateInputSchema(OpenApiSerializerExtension):
 class TicketUpdateInput(_ReferenceFields):
     subject = serializers.CharField(max_length=255, required=False)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
-    assignee_id = serializers.IntegerField(required=False, allow_null=True, help_text="Null unassigns.", **_ID_BOUNDS)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True, help_text="Null unassigns.", **ID_BOUNDS)
     requester_id = serializers.IntegerField(required=False, allow_null=True,
-                                            help_text="An end user's id, or a member's user id.", **_ID_BOUNDS)
+                                            help_text="An end user's id, or a member's user id.", **ID_BOUNDS)
     comment = CommentInput(required=False, help_text='{"body": "...", "public": false} adds an internal note.')
     additional_tags = TagsField(required=False)
     remove_tags = TagsField(required=False)
@@ -516,7 +322,7 @@ class TicketListView(APIView):
             **_requester(account, data["requester_id"]),
             **reference_changes(account, data),
         )
-        body = _ticket_audit_body(request, ticket)
+        body = ticket_audit_body(request, ticket)
         return Response(body, status=http_status.HTTP_201_CREATED, headers={"Location": body["ticket"]["url"]})
 
 
@@ -538,7 +344,7 @@ class TicketDetailView(APIView):
         data = _unwrap(request, TicketUpdateInput, account)
         ticket = services.ticket_update(
             account=account, ticket=ticket, actor=request.user, via=Via.API, **update_changes(account, data))
-        return Response(_ticket_audit_body(request, ticket))
+        return Response(ticket_audit_body(request, ticket))
 
 
 def update_changes(account: Account, data: dict) -> dict:
@@ -592,163 +398,3 @@ class TicketAuditListView(APIView):
             audits = audits.order_by("-created_at", "-id")
         page = paginate(request, audits, "audits", lambda audit: audit_payload(audit, ticket.number))
         return Response(AuditPage(page).data)
-
-
-# --- Many tickets at once: show_many, update_many and the job it answers -------------------
-MAX_IDS = 100
-IDS_PATTERN = r"^[0-9]{1,19}(,[0-9]{1,19}){0,%d}$" % (MAX_IDS - 1)
-IDS_MESSAGE = f"Give up to {MAX_IDS} ticket ids, separated by commas: ids=1,2,3."
-NO_SUCH_TICKET_MESSAGE = "There is no ticket {number} in this account."
-
-
-def _ids_field(*, required: bool) -> serializers.RegexField:
-    return serializers.RegexField(
-        IDS_PATTERN, required=required, max_length=20 * MAX_IDS, error_messages={"invalid": IDS_MESSAGE},
-        help_text=f"Ticket ids (numbers), comma-separated, at most {MAX_IDS}.",
-    )
-
-
-def _numbers(ids: str) -> list[int]:
-    return list(dict.fromkeys(int(part) for part in ids.split(",")))
-
-
-class ShowManyQuery(PageQuery):
-    ids = _ids_field(required=True)
-
-
-class UpdateManyQuery(QuerySerializer):
-    ids = _ids_field(required=False)
-
-
-class UpdateManyQuerySchema(QuerySerializer):
-    """The schema's ``ids``: required for the documented ``{"ticket": ...}`` form (zenpy's
-    ``{"tickets": [...]}`` form, without it, is described in the operation's text)."""
-
-    ids = _ids_field(required=True)
-
-
-class BulkTicketInput(BodySerializer):
-    """What update_many changes on every ticket it names."""
-
-    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
-    priority = serializers.ChoiceField(
-        choices=TicketPriority.choices, required=False, allow_null=True,
-        error_messages={"invalid_choice": services.PRIORITY_INVALID_MESSAGE})
-    type = serializers.ChoiceField(
-        choices=TicketType.choices, required=False, allow_null=True,
-        error_messages={"invalid_choice": services.TYPE_INVALID_MESSAGE})
-    assignee_id = serializers.IntegerField(required=False, allow_null=True, help_text="Null unassigns.", **_ID_BOUNDS)
-    group_id = serializers.IntegerField(required=False, allow_null=True, **_ID_BOUNDS)
-    tags = TagsField(required=False, help_text="Replaces the tags.")
-    additional_tags = TagsField(required=False, help_text="Added to each ticket's tags.")
-    remove_tags = TagsField(required=False, help_text="Removed from each ticket's tags.")
-
-
-class BulkTicketItemInput(BulkTicketInput):
-    id = serializers.IntegerField(**_ID_BOUNDS, help_text="The ticket's id (number).")
-
-
-class UpdateManyEnvelope(BodySerializer):
-    ticket = BulkTicketInput()
-
-
-class UpdateManyListEnvelope(BodySerializer):
-    tickets = serializers.ListField(child=BulkTicketItemInput(), min_length=1, max_length=MAX_IDS)
-
-
-class JobResultOutput(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The ticket's id.")
-    action = serializers.CharField()
-    success = serializers.BooleanField()
-    status = serializers.CharField()
-
-
-class JobStatusOutput(serializers.Serializer):
-    id = serializers.CharField()
-    url = serializers.URLField()
-    status = serializers.CharField(help_text='Always "completed": the work is done when the request answers.')
-    total = serializers.IntegerField()
-    progress = serializers.IntegerField()
-    message = serializers.CharField(allow_blank=True)
-    results = JobResultOutput(many=True)
-
-
-class JobStatusEnvelope(serializers.Serializer):
-    job_status = JobStatusOutput()
-
-
-def job_payload(request: Request, job) -> dict:
-    return {
-        "id": str(job.pk),
-        "url": request.build_absolute_uri(f"/api/v2/job_statuses/{job.pk}.json"),
-        "status": job.status,
-        "total": job.total,
-        "progress": job.progress,
-        "message": job.message,
-        "results": job.results,
-    }
-
-
-class TicketShowManyView(APIView):
-    @extend_schema(
-        operation_id="tickets_show_many", parameters=[ShowManyQuery],
-        responses={200: TicketPage, 400: TicketError}, summary="Show many tickets",
-        description="The tickets of these ids; an id of no ticket of this account is simply absent.",
-    )
-    def get(self, request: Request) -> Response:
-        account = request.account
-        query = read_query(ShowManyQuery, request)
-        tickets = selectors.ticket_many(account=account, numbers=_numbers(query["ids"]))
-        if query["sort_order"] == "desc":
-            tickets = tickets.order_by("-number")
-        page = paginate(request, selectors.with_payload_relations(tickets), "tickets",
-                        lambda t: ticket_payload(request, t))
-        return Response(TicketPage(page).data)
-
-
-class TicketUpdateManyView(APIView):
-    @extend_schema(
-        operation_id="tickets_update_many", parameters=[UpdateManyQuerySchema], request=UpdateManyEnvelope,
-        responses={200: JobStatusEnvelope, 400: TicketError, 422: TicketError},
-        summary="Update many tickets",
-        description="`ids=1,2` with `{\"ticket\": {...}}` applies the same change to each; without `ids`, "
-                    "`{\"tickets\": [{\"id\": 1, ...}, ...]}` gives each its own (what zenpy sends). All or "
-                    "nothing: an id of no ticket of this account, or a refused change, refuses every one. "
-                    "Answers a completed job.",
-    )
-    def put(self, request: Request) -> Response:
-        account = request.account
-        ids = read_query(UpdateManyQuery, request).get("ids")
-        if ids is not None:
-            data = read_body(UpdateManyEnvelope, request, "ticket")
-            wanted = [(number, data) for number in _numbers(ids)]
-            field = "ids"
-        else:
-            items = read_body(UpdateManyListEnvelope, request, "tickets")
-            wanted = [(item["id"], item) for item in items]
-            field = "tickets"
-        found = {t.number: t for t in selectors.ticket_many(account=account, numbers=[n for n, _ in wanted])}
-        updates = []
-        for number, data in wanted:
-            if number not in found:
-                raise ServiceError(NO_SUCH_TICKET_MESSAGE.format(number=number), field=field)
-            updates.append((found[number], update_changes(account, {k: v for k, v in data.items() if k != "id"})))
-        job = services.ticket_update_many(account=account, actor=request.user, updates=updates, via=Via.API)
-        return Response(JobStatusEnvelope({"job_status": job_payload(request, job)}).data)
-
-
-JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
-
-
-class JobStatusView(APIView):
-    @extend_schema(
-        operation_id="job_status_show", parameters=[JOB_ID], responses={200: JobStatusEnvelope, 404: TicketError},
-        summary="Show a job status",
-    )
-    def get(self, request: Request, job_id: str) -> Response:
-        job = None
-        if job_id.isascii() and job_id.isdigit() and len(job_id) <= 19:
-            job = selectors.access_job_status(account=request.account, job_id=int(job_id))
-        if job is None:
-            raise Http404
-        return Response(JobStatusEnvelope({"job_status": job_payload(request, job)}).data)

@@ -21,7 +21,7 @@ from supportcenter.api import UserOutput, user_payload
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import read_query
 from tickets import search
-from tickets.api import TicketError, TicketOutput, ticket_payload
+from tickets.payloads import TicketError, TicketOutput, ticket_payload
 
 FILTER_TYPE = "filter[type]"
 QUERY_HELP = (

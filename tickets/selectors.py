@@ -110,7 +110,7 @@ class _IdList(Aggregate):
 
 
 def with_payload_relations(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What ``tickets.api.ticket_payload`` reads, in the page's one query: the requester (a
+    """What ``tickets.payloads.ticket_payload`` reads, in the page's one query: the requester (a
     member's user id stands for it) and the collaborators' ids (``collaborator_id_list``),
     so a list costs the same queries whatever its length."""
     through = Ticket.collaborators.through

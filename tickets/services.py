@@ -14,17 +14,17 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.html import escape, linebreaks
 from phonenumber_field.phonenumber import PhoneNumber
 
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
-from supportcenter.ids import random_id
 from supportcenter.models import Account, Group, User
 from supportcenter.realtime import account_group, push_on_commit
 from supportcenter.selectors import active_memberships, is_member
+from tickets import audits
+from tickets.audits import without_nul
 from tickets.models import (
-    Comment, EndUser, JobStatus, Ticket, TicketAudit, TicketCounter, TicketPriority, TicketStatus, TicketType,
+    Comment, EndUser, JobStatus, Ticket, TicketCounter, TicketPriority, TicketStatus, TicketType,
     Via,
 )
 from supportcenter.phone import parse_phone
@@ -174,18 +174,6 @@ def _push(account: Account, ticket: Ticket, change: str) -> None:
 
 
 # --- The reference's ticket fields (issue 15) --------------------------------------------
-def without_nul(value):
-    """``value`` (any JSON) without NUL characters in its strings and keys: PostgreSQL's
-    jsonb and text cannot hold them, and they mean nothing in a ticket's data."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    return value
-
-
 def tags_normalise(tags: list[str] | tuple[str, ...] | str | None) -> list[str]:
     """Tags as the reference keeps them: lower-case words (a value with spaces is several
     tags), each once, sorted. A string is read as space-separated tags."""
@@ -260,85 +248,6 @@ def end_user_for_member(*, account: Account, user: User) -> EndUser:
             end_user.save(update_fields=["email", "updated_at"])
         audit_record(account=account, actor=None, action="end_user.create", target=end_user, by="member")
     return end_user
-
-
-# --- Audits: the reference's record of each write -----------------------------------------
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def requester_public_id(requester: EndUser | None) -> int | None:
-    """The requester's id in the API: the member's user id when a member asked."""
-    if requester is None:
-        return None
-    return requester.user_id or requester.pk
-
-
-def _field_values(ticket: Ticket, collaborators: list[User] | None = None) -> dict:
-    """The ticket's audited fields as the API shows them (before the custom fields)."""
-    return {
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority or None,
-        "type": ticket.type or None,
-        "requester_id": requester_public_id(ticket.requester),
-        "assignee_id": ticket.assignee_id,
-        "group_id": ticket.group_id,
-        "tags": list(ticket.tags),
-        "external_id": ticket.external_id or None,
-        "due_at": _iso(ticket.due_at),
-        "collaborator_ids": sorted(user.pk for user in collaborators or []),
-        "is_public": ticket.is_public,
-    }
-
-
-def _custom_values(custom_fields: list[dict]) -> dict[str, object]:
-    return {str(field["id"]): field.get("value") for field in custom_fields if isinstance(field, dict) and "id" in field}
-
-
-def _comment_event(comment: Comment) -> dict:
-    return {
-        "id": comment.pk,
-        "type": "Comment",
-        "author_id": comment.author_id,
-        "body": comment.body,
-        "html_body": linebreaks(escape(comment.body)),
-        "plain_body": comment.body,
-        "public": comment.public,
-        "attachments": [],
-        "audit_id": comment.audit_id,
-    }
-
-
-def _event(kind: str, field: str, value, previous=...) -> dict:
-    event = {"id": random_id(), "type": kind, "field_name": field, "value": value}
-    if previous is not ...:
-        event["previous_value"] = previous
-    return event
-
-
-def _new_audit(account: Account, ticket: Ticket, author: User | None, via: str, metadata: dict | None) -> TicketAudit:
-    """An audit, not yet saved (its id is already drawn): its comment names it."""
-    return TicketAudit(
-        account=account, ticket=ticket, author=author, via=via,
-        metadata={"system": {}, "custom": without_nul(dict(metadata or {}))},
-    )
-
-
-def _new_comment(account: Account, ticket: Ticket, audit: TicketAudit, *, author, body: str, public: bool,
-                 via: str) -> Comment:
-    return Comment(account=account, ticket=ticket, author=author, body=body, public=bool(public), via=via, audit=audit)
-
-
-def _save(audit: TicketAudit, events: list[dict], comments: list[Comment]) -> TicketAudit:
-    audit.events = events
-    audit.save(force_insert=True)
-    for comment in comments:
-        comment.save(force_insert=True)
-    return audit
 
 
 # --- Tickets and comments -------------------------------------------------------------
@@ -431,19 +340,19 @@ def ticket_create(
     if collaborators:
         ticket.collaborators.set(collaborators)
 
-    audit = _new_audit(account, ticket, actor, via, metadata)
+    audit = audits.new_audit(account, ticket, actor, via, metadata)
     comments = [
-        _new_comment(account, ticket, audit, author=actor, body=body, public=public, via=via)
+        audits.new_comment(account, ticket, audit, author=actor, body=body, public=public, via=via)
         for body, public in ((description, True), (internal_note, False)) if body
     ]
     events = [
-        _event("Create", field, value)
-        for field, value in _field_values(ticket, collaborators).items()
+        audits.event("Create", field, value)
+        for field, value in audits.field_values(ticket, collaborators).items()
         if field in ("subject", "status") or value not in (None, "", [], True)
     ]
-    events += [_event("Create", field, value) for field, value in _custom_values(custom_fields).items()]
-    events += [_comment_event(comment) for comment in comments]
-    ticket.written_audit = _save(audit, events, comments)
+    events += [audits.event("Create", field, value) for field, value in audits.custom_values(custom_fields).items()]
+    events += [audits.comment_event(comment) for comment in comments]
+    ticket.written_audit = audits.save(audit, events, comments)
     audit_record(
         account=account, actor=actor, action="ticket.create", target=ticket,
         number=ticket.number, via=via, status=status,
@@ -481,9 +390,9 @@ def comment_add(
     locked = Ticket.objects.select_for_update().get(account=account, pk=ticket.pk)
     if locked.is_closed and (author is not None or public):
         raise ServiceError(TICKET_CLOSED_MESSAGE, field="status")
-    audit = _new_audit(account, locked, author, via, None)
-    comment = _new_comment(account, locked, audit, author=author, body=body, public=public, via=via)
-    _save(audit, [_comment_event(comment)], [comment])
+    audit = audits.new_audit(account, locked, author, via, None)
+    comment = audits.new_comment(account, locked, audit, author=author, body=body, public=public, via=via)
+    audits.save(audit, [audits.comment_event(comment)], [comment])
     now = timezone.now()
     Ticket.objects.filter(account=account, pk=ticket.pk).update(updated_at=now)
     ticket.updated_at = now
@@ -557,7 +466,7 @@ def ticket_update(
     if locked.is_closed:
         raise ServiceError(TICKET_CLOSED_MESSAGE, field="status")
     before_collaborators = list(locked.collaborators.all())
-    before = {**_field_values(locked, before_collaborators), **_custom_values(locked.custom_fields)}
+    before = {**audits.field_values(locked, before_collaborators), **audits.custom_values(locked.custom_fields)}
 
     if subject is not None:
         locked.subject = _check_subject(subject)
@@ -599,24 +508,24 @@ def ticket_update(
     after_collaborators = before_collaborators
     if collaborators is not KEEP:
         after_collaborators = _check_collaborators(account, collaborators)
-    after = {**_field_values(locked, after_collaborators), **_custom_values(locked.custom_fields)}
+    after = {**audits.field_values(locked, after_collaborators), **audits.custom_values(locked.custom_fields)}
     changes = {field: [before.get(field), value] for field, value in after.items() if before.get(field) != value}
 
-    audit = _new_audit(account, locked, actor, via, metadata)
+    audit = audits.new_audit(account, locked, actor, via, metadata)
     comments = []
     if comment_body is not None:
         # Before the status change is saved: closing a ticket with a last reply is allowed.
         body = _check_body(comment_body)
         if actor is not None and not _is_member(account, actor):
             raise ServiceError(AUTHOR_NOT_MEMBER_MESSAGE, field="author")
-        comments.append(_new_comment(account, locked, audit, author=actor, body=body, public=comment_public, via=via))
+        comments.append(audits.new_comment(account, locked, audit, author=actor, body=body, public=comment_public, via=via))
     if not changes and not comments:
         locked.refresh_from_db()
         locked.written_audit = None
         return locked
-    events = [_event("Change", field, new, old) for field, (old, new) in changes.items()]
-    events += [_comment_event(comment) for comment in comments]
-    _save(audit, events, comments)
+    events = [audits.event("Change", field, new, old) for field, (old, new) in changes.items()]
+    events += [audits.comment_event(comment) for comment in comments]
+    audits.save(audit, events, comments)
     locked.save()
     if "collaborator_ids" in changes:
         locked.collaborators.set(after_collaborators)
@@ -643,16 +552,17 @@ def ticket_update_many(*, account: Account, actor: User | None, updates: list[tu
     The reference answers bulk updates with a job to poll; the job here is done when this
     returns (``completed``), and a refusal of any ticket refuses them all, naming it.
     """
-    results = []
-    for ticket, changes in updates:
+    # Lock the tickets in one order (their ids), whatever order the client named them in:
+    # two bulk updates of the same tickets queue instead of deadlocking.
+    for ticket, changes in sorted(updates, key=lambda update: update[0].pk):
         try:
             ticket_update(account=account, ticket=ticket, actor=actor, via=via, **changes)
         except ServiceError as error:
             raise ServiceError(f"Ticket {ticket.number}: {error.message}", field=error.field, code=error.code) from None
-        results.append({"id": ticket.number, "action": "update", "success": True, "status": "Updated"})
+    results = [{"id": ticket.number, "action": "update", "success": True, "status": "Updated"} for ticket, _ in updates]
     job = JobStatus.objects.create(
         account=account, status="completed", total=len(results), progress=len(results),
-        message=f"Completed at {_iso(timezone.now())}", results=results, created_by=actor,
+        message=f"Completed at {audits.iso(timezone.now())}", results=results, created_by=actor,
     )
     audit_record(account=account, actor=actor, action="ticket.update_many", target=job,
                  tickets=[result["id"] for result in results])

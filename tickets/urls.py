@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tickets import api, search_api, users_api, views
+from tickets import api, api_bulk, search_api, users_api, views
 
 app_name = "tickets"
 
@@ -12,8 +12,8 @@ urlpatterns = [
     path("tickets/new/", views.ticket_new, name="new"),
     path("tickets/<int:number>/", views.ticket_detail, name="detail"),
     path("api/v2/tickets.json", api.TicketListView.as_view(), name="api_list"),
-    path("api/v2/tickets/show_many.json", api.TicketShowManyView.as_view(), name="api_show_many"),
-    path("api/v2/tickets/update_many.json", api.TicketUpdateManyView.as_view(), name="api_update_many"),
+    path("api/v2/tickets/show_many.json", api_bulk.TicketShowManyView.as_view(), name="api_show_many"),
+    path("api/v2/tickets/update_many.json", api_bulk.TicketUpdateManyView.as_view(), name="api_update_many"),
     path("api/v2/tickets/<int:number>.json", api.TicketDetailView.as_view(), name="api_detail"),
     path("api/v2/search.json", search_api.SearchView.as_view(), name="api_search"),
     path("api/v2/tickets/<int:number>/comments.json", api.TicketCommentListView.as_view(), name="api_comments"),
@@ -21,5 +21,5 @@ urlpatterns = [
     path("api/v2/users.json", users_api.UserListView.as_view(), name="api_users"),
     path("api/v2/users/show_many.json", users_api.UserShowManyView.as_view(), name="api_users_show_many"),
     path("api/v2/users/<int:user_id>.json", users_api.UserDetailView.as_view(), name="api_user"),
-    path("api/v2/job_statuses/<str:job_id>.json", api.JobStatusView.as_view(), name="api_job_status"),
+    path("api/v2/job_statuses/<str:job_id>.json", api_bulk.JobStatusView.as_view(), name="api_job_status"),
 ]

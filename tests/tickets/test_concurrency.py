@@ -39,3 +39,35 @@ def test_concurrent_creations_take_distinct_consecutive_numbers(acme, globex):
     assert errors == []
     assert [t.number for t in tickets_of(acme)] == list(range(1, 13))
     assert [t.number for t in tickets_of(globex)] == list(range(1, 13))
+
+
+@needs_postgresql()
+def test_bulk_updates_naming_the_same_tickets_in_opposite_orders_both_land(acme, alice):  # SPEC O2
+    # Each update_many locks its tickets one by one; in the order given, two of them naming
+    # the same tickets the other way round would each hold one lock and wait for the other.
+    with scope(account=acme):
+        tickets = [services.ticket_create(account=acme, subject=f"Bulk {i}") for i in range(6)]
+    rounds, errors = 5, []
+    barrier = threading.Barrier(2)
+
+    def work(order: list) -> None:
+        try:
+            with scope(account=acme):
+                for n in range(rounds):
+                    barrier.wait()
+                    services.ticket_update_many(
+                        account=acme, actor=alice,
+                        updates=[(ticket, {"additional_tags": [f"t{n}"]}) for ticket in order],
+                    )
+        except Exception as error:  # reported below; a thread cannot fail the test itself
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work, args=(order,)) for order in (tickets, tickets[::-1])]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == []
+    assert {tuple(t.tags) for t in tickets_of(acme)} == {tuple(f"t{n}" for n in range(rounds))}
