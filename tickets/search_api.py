@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from supportcenter.api import UserOutput, user_payload
 from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.queries import read_query
-from tickets import search
+from tickets import search, search_language
 from tickets.payloads import TicketError, TicketOutput, ticket_payload
 
 FILTER_TYPE = "filter[type]"
@@ -37,22 +37,22 @@ QUERY_HELP = (
 )
 
 
-@extend_schema_field({"type": "string", "pattern": search.QUERY_PATTERN, "maxLength": search.MAX_QUERY_LENGTH})
+@extend_schema_field({"type": "string", "pattern": search_language.QUERY_PATTERN, "maxLength": search_language.MAX_QUERY_LENGTH})
 class SearchQueryField(serializers.CharField):
     """The query, parsed: a refusal names the term at fault."""
 
-    def run_validation(self, data=serializers.empty) -> search.Query:
+    def run_validation(self, data=serializers.empty) -> search_language.Query:
         text = super().run_validation(data)  # a string, its length checked
         try:
-            return search.parse(text)
-        except search.SearchError as error:
+            return search_language.parse(text)
+        except search_language.SearchError as error:
             raise serializers.ValidationError(str(error), code="invalid") from None
 
 
 class SearchParameters(PageQuery):
-    query = SearchQueryField(max_length=search.MAX_QUERY_LENGTH, trim_whitespace=False, help_text=QUERY_HELP)
+    query = SearchQueryField(max_length=search_language.MAX_QUERY_LENGTH, trim_whitespace=False, help_text=QUERY_HELP)
     sort_by = serializers.ChoiceField(
-        choices=search.SORT_FIELDS, required=False,
+        choices=search_language.SORT_FIELDS, required=False,
         help_text="Without it, by creation. Users sort by name, or by date when sorted by created_at/updated_at.",
     )
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="desc", help_text="Newest first (desc, default).")
@@ -60,7 +60,7 @@ class SearchParameters(PageQuery):
     def get_fields(self):
         fields = super().get_fields()
         fields[FILTER_TYPE] = serializers.ChoiceField(
-            choices=search.RESULT_TYPES, required=False, help_text="Only results of this type (as type: does).",
+            choices=search_language.RESULT_TYPES, required=False, help_text="Only results of this type (as type: does).",
         )
         return fields
 
