@@ -120,6 +120,26 @@ class BodySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class IdListField(serializers.ListField):
+    """A list of record ids, read as strictly as a body's other integers: ``["5"]`` or
+    ``[true]`` is a malformed body (400), not the id 5 or 1. An id of no record of the
+    account is for the services to refuse (422)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            wrong = {
+                index: [serializers.ErrorDetail("Expected an integer.", code="invalid_type")]
+                for index, item in enumerate(data)
+                if isinstance(item, bool) or not isinstance(item, int)
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
 def read_body(serializer_class: type[BodySerializer], request: Request, key: str) -> dict[str, Any]:
     """The body's ``key`` object (``{"ticket": {...}}`` → its fields), validated: malformed →
     400 InvalidRequest, a refused value → 422 RecordInvalid (the counterpart of

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportcenter import selectors as core_selectors
-from supportcenter.bodies import BodySerializer
+from supportcenter.bodies import BodySerializer, IdListField
 from supportcenter.errors import ServiceError
 from supportcenter.models import Account, Group, User
 from supportcenter.pagination import PageQuery, page_query, paginate
@@ -129,8 +129,8 @@ def _reference_fields() -> dict[str, serializers.Field]:
         "custom_fields": serializers.ListField(
             child=CustomFieldInput(), required=False, max_length=MAX_TAGS,
             help_text="[{id, value}]: kept as given; on update, the ids given replace theirs, others stay."),
-        "collaborator_ids": serializers.ListField(
-            child=serializers.IntegerField(**ID_BOUNDS), required=False, max_length=MAX_COLLABORATORS,
+        "collaborator_ids": IdListField(
+            required=False, max_length=MAX_COLLABORATORS,
             help_text="Agents and admins of this account (the whole list)."),
         "is_public": serializers.BooleanField(
             required=False, help_text="Defaults to false for a ticket opened with an internal note, else true."),

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportcenter.bodies import BodySerializer, read_body
+from supportcenter.bodies import BodySerializer, IdListField, read_body
 from supportcenter.errors import ServiceError
 from supportcenter.models import LANGUAGE_CHOICES
 from supportcenter.pagination import PageQuery, page_serializer, paginate
@@ -231,23 +231,6 @@ _NAME = {
 _ID = {"required": False, "allow_null": True, "min_value": 1, "max_value": 2**63 - 1}
 
 
-class IdListField(serializers.ListField):
-    """A list of ids, read as strictly as the body's other integers: ``["5"]`` or ``[true]``
-    is a malformed body (400), not the id 5 or 1."""
-
-    def __init__(self, **kwargs):
-        super().__init__(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), **kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, list):
-            wrong = {
-                index: [serializers.ErrorDetail("Expected an integer.", code="invalid_type")]
-                for index, item in enumerate(data)
-                if isinstance(item, bool) or not isinstance(item, int)
-            }
-            if wrong:
-                raise serializers.ValidationError(wrong)
-        return super().to_internal_value(data)
 _NUMBER = {"required": False, "allow_blank": True, "allow_null": True, "max_length": 32}
 
 
