@@ -181,6 +181,9 @@ def main() -> int:
             orm_time, orm = timed(lambda tf=tf: account_overview(account=account, timeframe=tf), options.runs)
             sql_time, sql = timed(lambda tf=tf: hand_written(account, tf), options.runs)
             same = {k: orm[k] for k in sql}
+            # The hand-written statement computes the outcomes up to issue 15; the supervision
+            # figures (issue 16: cancels, scheduled) are the selector's alone.
+            same["callback_outcomes"] = {k: orm["callback_outcomes"][k] for k in sql["callback_outcomes"]}
             if same != sql:
                 print(f"MISMATCH in {name}:\n  selector {same}\n  hand SQL {sql}", file=sys.stderr)
                 return 1

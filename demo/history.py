@@ -33,11 +33,13 @@ OUTCOMES = [
 ]
 CALLBACK_ENDINGS = [
     ("answered", 66), ("no_answer", 12), ("busy", 5), ("failed", 3), ("declined", 6), ("expired", 8),
+    ("cancelled", 3),
 ]
 END_STATE = {
     "answered": CallbackRequest.State.COMPLETED, "no_answer": CallbackRequest.State.FAILED,
     "busy": CallbackRequest.State.FAILED, "failed": CallbackRequest.State.FAILED,
     "declined": CallbackRequest.State.DECLINED, "expired": CallbackRequest.State.EXPIRED,
+    "cancelled": CallbackRequest.State.CANCELLED,
 }
 ATTEMPT_STATUS = {
     "answered": CallbackAttempt.Status.COMPLETED, "no_answer": CallbackAttempt.Status.NO_ANSWER,
@@ -243,16 +245,22 @@ class HistoryMaker:
             return
         ending = r.choices(*self._endings)[0]
         request.state, request.outcome = END_STATE[ending], ending
-        if ending in ("declined", "expired"):
+        if ending in ("declined", "expired", "cancelled"):
             ended = requested + (timedelta(minutes=60) if ending == "expired" else timedelta(seconds=wait))
             entry.state, entry.left_at = QueueEntry.State.CANCELLED, ended
             request.ended_at = ended
+            if ending == "cancelled":  # S2, C13: a supervisor with a reason, or the caller by phone
+                by_caller = r.random() < 0.4
+                request.cancelled_by = CallbackRequest.CancelledBy.CALLER if by_caller else CallbackRequest.CancelledBy.SUPERVISOR
+                request.cancel_reason = "Cancelled by the caller by phone" if by_caller else "Solved by e-mail meanwhile"
             return
         agent = r.choice(self.agents)
         request.started_at = entry.entered_at + timedelta(seconds=max(wait, int((requested - entry.entered_at).total_seconds()) + 5))
         entry.state, entry.left_at = QueueEntry.State.SERVED, request.started_at
         request.accepted_by_id = agent
         request.first_attempt_at = request.started_at + timedelta(seconds=r.randrange(3, 20))
+        if r.random() < 0.05:  # R16: promised for a time; most are called within 2 minutes of it
+            request.scheduled_for = request.first_attempt_at - timedelta(seconds=r.choice([10, 45, 90, 200, 600]))
         request.attempts = 1
         request.served_in_order = r.random() > 0.04
         talk = r.randrange(40, 900) if ending == "answered" else None
