@@ -25,6 +25,7 @@ class UserOutput(serializers.Serializer):
     email = serializers.EmailField(allow_null=True, help_text="Null for a requester known by phone only.")
     phone = serializers.CharField(allow_null=True, help_text="A requester's number (E.164); null for members.")
     role = serializers.CharField(help_text="admin, agent, or end-user for a requester.")
+    supervisor = serializers.BooleanField(help_text="Sees and steers the callback queue: admins and supervisors.")
     active = serializers.BooleanField()
     time_zone = serializers.CharField()
     locale = serializers.CharField()
@@ -46,6 +47,7 @@ def user_payload(request: Request, membership) -> dict:
         "email": user.email,
         "phone": None,
         "role": membership.role,
+        "supervisor": membership.is_supervisor,
         "active": membership.is_active and user.is_active,
         "time_zone": account.time_zone,
         "locale": account.default_language,

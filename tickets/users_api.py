@@ -37,6 +37,7 @@ def end_user_payload(request: Request, end_user: EndUser) -> dict:
         "email": end_user.email or None,
         "phone": end_user.phone.as_e164 if end_user.phone else None,
         "role": END_USER_ROLE,
+        "supervisor": False,
         "active": True,
         "time_zone": account.time_zone,
         "locale": account.default_language,

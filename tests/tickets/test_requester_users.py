@@ -25,7 +25,7 @@ def test_a_requester_is_a_user_with_the_end_user_role(acme, bob_api):  # SPEC A1
     assert {k: body[k] for k in ("id", "name", "email", "phone", "role", "active")} == {
         "id": end_user.pk, "name": "Ann Caller", "email": None, "phone": "+14155550123",
         "role": "end-user", "active": True,
-    }
+    } and body["supervisor"] is False
 
 
 def test_users_lists_members_unless_end_users_are_asked_for(acme, alice, bob, alice_api):  # SPEC A1
@@ -34,6 +34,7 @@ def test_users_lists_members_unless_end_users_are_asked_for(acme, alice, bob, al
     members = alice_api.get("/api/v2/users.json").json()["users"]
     assert {u["id"] for u in members} == {alice.pk, bob.pk}
     assert {u["role"] for u in members} == {"admin", "agent"}
+    assert {u["id"]: u["supervisor"] for u in members} == {alice.pk: True, bob.pk: False}  # SPEC S1: admins supervise
     end_users = alice_api.get("/api/v2/users.json?role=end-user").json()
     assert [u["id"] for u in end_users["users"]] == [first.pk, second.pk] and end_users["count"] == 2
     newest_first = alice_api.get("/api/v2/users.json?role=end-user&sort_order=desc").json()["users"]
