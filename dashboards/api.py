@@ -142,6 +142,34 @@ OUTCOME_FIELDS = (
     "answered", "no_answer", "busy", "failed", "declined_by_all", "expired", "open", "unconfirmed",
     "average_time_to_first_attempt", "served_in_order", "served_out_of_order",
 )
+# Issue 16 (SPEC D5, S2, R16, C13): cancellations and scheduled callbacks, documented.
+SUPERVISION_OUTCOMES = {
+    "cancelled_by_supervisor": "Of the requests made in the timeframe, those a supervisor cancelled.",
+    "cancelled_by_caller": "Of the requests made in the timeframe, those the caller cancelled on calling again.",
+    "scheduled_due": (
+        "Scheduled callbacks due on the timeframe's local days (today: the whole day, later today included), "
+        "by their latest time; one that ended before its time (cancelled, say) was never due."
+    ),
+    "scheduled_on_time": (
+        "Of scheduled_due, those whose first attempt at or after the promised time started within 2 minutes of it."
+    ),
+    "scheduled_late": (
+        "Of scheduled_due, those not on time once their 2 minutes were over: attempted later, still not "
+        "attempted, or closed after that without an attempt. Those within their 2 minutes are neither."
+    ),
+}
+
+
+def _outcome_fields() -> dict:
+    return {
+        **_int_fields(*OUTCOME_FIELDS),
+        **{name: serializers.IntegerField(help_text=text) for name, text in SUPERVISION_OUTCOMES.items()},
+        "scheduled_on_time_rate": serializers.FloatField(
+            allow_null=True, min_value=0, max_value=100,
+            help_text="scheduled_on_time as a percentage of scheduled_on_time + scheduled_late (one decimal); "
+            "null when both are 0.",
+        ),
+    }
 
 
 class CurrentQueueActivityView(APIView):
@@ -174,7 +202,7 @@ class AccountOverviewView(APIView):
                     "AccountOverview",
                     {
                         **_int_fields(*OVERVIEW_FIELDS),
-                        "callback_outcomes": inline_serializer("CallbackOutcomes", _int_fields(*OUTCOME_FIELDS)),
+                        "callback_outcomes": inline_serializer("CallbackOutcomes", _outcome_fields()),
                     },
                 )
             },

@@ -10,6 +10,9 @@ Which rows belong to a timeframe ``[start, end)``:
 - calls by ``started_at``; callback attempts (outbound calls) by ``started_at``;
 - callback requests by ``requested_at`` (D2, D5); D3 by ``started_at`` (when an
   agent started the callback, the end of the wait);
+- scheduled callbacks (R16, D5) by ``scheduled_for``, over the timeframe's whole local
+  days: "due today" counts those still to come later today too (see
+  :func:`_scheduled_q` for what is on time and what is late);
 - queue waits by ``left_at`` (a wait is measured when it is over);
 - max calls waiting over every wait that overlaps the timeframe.
 """
@@ -25,6 +28,8 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
+    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -39,8 +44,9 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from dashboards.sql import Epoch, at, max_concurrent, seconds_between, seconds_in_states, without_jit
-from dashboards.timeframes import Timeframe
+from dashboards.timeframes import Timeframe, local_midnight
 from supportcenter.models import Account, AuditEntry, Group
+from supportcenter.tenancy import account_zone
 from talk.models import (
     AgentPresence,
     Call,
@@ -58,6 +64,10 @@ from talk.selectors.queue import waiting_q
 LONGEST_PLAUSIBLE_WAIT = timedelta(hours=25)
 
 CALLBACK_OUTCOMES = [c for c in CallbackRequest.Outcome.values if c]
+
+# A scheduled callback (R16) is on time when its first attempt after the promised time
+# starts within this long of it (issue 16: "on-time rate (within 2 minutes)").
+SCHEDULED_GRACE = timedelta(minutes=2)
 
 
 def account_lines(*, account: Account, line_ids: list[int] | None) -> list[int] | None:
@@ -96,7 +106,7 @@ def current_queue_activity(*, account: Account, line_ids: list[int] | None = Non
     with status online (lines do not narrow it: agents serve every line).
     """
     now = now or timezone.now()
-    waiting = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(waiting_q())
+    waiting = for_lines(QueueEntry.objects.filter(account=account), line_ids).filter(waiting_q(now=now))
     figures = waiting.aggregate(
         calls=Count("pk", filter=Q(kind=QueueEntry.Kind.LIVE)),
         callbacks=Count("pk", filter=Q(kind=QueueEntry.Kind.CALLBACK)),
@@ -151,13 +161,45 @@ def _queue_figures(account: Account, line_ids, window: _Window) -> dict:
     return waits.aggregate(average=Avg(wait), longest=Max(wait))
 
 
-def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
+def _scheduled_q(days: _Window, now: datetime) -> tuple[Q, Q, Q]:
+    """Which scheduled callbacks (R16) were due in ``days``, on time, late (D5).
+
+    - **due**: ``scheduled_for`` within the days, unless the request ended before that
+      time (cancelled, say, before it was due: it was never due). Only the latest
+      time counts: a rescheduled callback is due at its new time.
+    - **on time**: its first attempt at or after ``scheduled_for`` started within
+      :data:`SCHEDULED_GRACE` of it, that is, an attempt started in
+      ``[scheduled_for, scheduled_for + grace]`` (an attempt before a "call later" is
+      not one at the promised time).
+    - **late**: not on time, its grace is over by ``now``, and it was still open when the
+      grace ended: attempted later, still waiting, or closed afterwards without a call
+      (a supervisor cancelling it, say).
+    A due callback whose grace has not ended yet, or that closed within it without an
+    attempt, is neither. Needs the ``deadline`` annotation (``scheduled_for`` + grace).
+    """
+    due = days.q("scheduled_for") & (Q(ended_at__isnull=True) | Q(ended_at__gte=F("scheduled_for")))
+    attempted_in_time = Exists(
+        CallbackAttempt.objects.filter(
+            request_id=OuterRef("pk"), started_at__gte=OuterRef("scheduled_for"),
+            started_at__lte=ExpressionWrapper(OuterRef("scheduled_for") + SCHEDULED_GRACE, output_field=DateTimeField()),
+        )
+    )
+    on_time = due & Q(attempted_in_time)
+    late = (
+        due & Q(deadline__lte=at(now))
+        & (Q(ended_at__isnull=True) | Q(ended_at__gte=F("deadline")))
+        & ~Q(attempted_in_time)
+    )
+    return due, on_time, late
+
+
+def _callback_figures(account: Account, line_ids, window: _Window, days: _Window, now: datetime) -> dict:
     requests = for_lines(CallbackRequest.objects.filter(account=account), line_ids)
     # D2, D5 over the requests made in the timeframe: one row per combination of
-    # outcome, confirmation and order (a few dozen groups), summed below.
+    # outcome, confirmation, order and who cancelled (a few dozen groups), summed below.
     groups = (
         requests.filter(window.q("requested_at"))
-        .values("outcome", "confirmed", "served_in_order")
+        .values("outcome", "confirmed", "served_in_order", "cancelled_by")
         .annotate(
             n=Count("pk"),
             to_first=Sum(seconds_between("requested_at", "first_attempt_at")),
@@ -166,11 +208,15 @@ def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
         .order_by()
     )
     figures = {f"outcome_{outcome}": 0 for outcome in CALLBACK_OUTCOMES}
-    figures.update(total=0, unconfirmed=0, open=0, in_order=0, out_of_order=0)
+    figures.update(total=0, unconfirmed=0, open=0, in_order=0, out_of_order=0, by_caller=0, by_supervisor=0)
     to_first = attempted = 0.0
     for group in groups:  # the groups, not the rows
         n = group["n"]
         figures["total"] += n
+        if group["outcome"] == CallbackRequest.Outcome.CANCELLED:
+            # The service records who: the caller (C13), else a supervisor (or the system for them).
+            by_caller = group["cancelled_by"] == CallbackRequest.CancelledBy.CALLER
+            figures["by_caller" if by_caller else "by_supervisor"] += n
         figures["unconfirmed"] += n if not group["confirmed"] else 0
         figures["in_order"] += n if group["served_in_order"] is True else 0
         figures["out_of_order"] += n if group["served_in_order"] is False else 0
@@ -181,10 +227,22 @@ def _callback_figures(account: Account, line_ids, window: _Window) -> dict:
     figures["to_first_attempt"] = to_first / attempted if attempted else None
     # D3: from entering the queue to an agent starting the callback, over the callbacks
     # started in the timeframe (greetings excluded: queue_entered_at is when the caller
-    # joined the queue, after the greeting).
-    figures["wait"] = requests.filter(window.q("started_at")).aggregate(
-        wait=Avg(seconds_between("queue_entered_at", "started_at"))
-    )["wait"]
+    # joined the queue, after the greeting). In the same statement, D5's scheduled
+    # callbacks due in the timeframe's days (no query more than before issue 16).
+    started = window.q("started_at")
+    due, on_time, late = _scheduled_q(days, now)
+    later = (
+        requests.filter(started | days.q("scheduled_for"))
+        .annotate(deadline=ExpressionWrapper(F("scheduled_for") + SCHEDULED_GRACE, output_field=DateTimeField()))
+        .aggregate(
+            wait=Avg(seconds_between("queue_entered_at", "started_at"), filter=started),
+            due=Count("pk", filter=due),
+            on_time=Count("pk", filter=on_time),
+            late=Count("pk", filter=late),
+        )
+    )
+    figures["wait"] = later["wait"]
+    figures.update(scheduled_due=later["due"], scheduled_on_time=later["on_time"], scheduled_late=later["late"])
     return figures
 
 
@@ -229,21 +287,42 @@ def callback_outcomes(figures: dict) -> dict:
         "average_time_to_first_attempt": _seconds(figures["to_first_attempt"]),
         "served_in_order": figures["in_order"],
         "served_out_of_order": figures["out_of_order"],
+        "cancelled_by_supervisor": figures["by_supervisor"],
+        "cancelled_by_caller": figures["by_caller"],
+        "scheduled_due": figures["scheduled_due"],
+        "scheduled_on_time": figures["scheduled_on_time"],
+        "scheduled_late": figures["scheduled_late"],
+        "scheduled_on_time_rate": _rate(figures["scheduled_on_time"], figures["scheduled_late"]),
     }
 
 
-def account_overview(*, account: Account, timeframe: Timeframe, line_ids: list[int] | None = None) -> dict:
+def _rate(on_time: int, late: int) -> float | None:
+    """Percent of the decided scheduled callbacks that were on time (one decimal); None
+    when none is decided yet (the page shows a dash, not 0 %)."""
+    decided = on_time + late
+    return round(100 * on_time / decided, 1) if decided else None
+
+
+def account_overview(
+    *, account: Account, timeframe: Timeframe, line_ids: list[int] | None = None, now: datetime | None = None
+) -> dict:
     """The reference's account overview for ``timeframe`` (D2, D3, D4) plus D5.
 
     Figures the product has no feature for (voicemail, hold, wrap-up, business
     hours, textback, embeddable callbacks) are 0 because nothing can produce them.
+    ``now`` (default: the clock) decides which scheduled callbacks are late already.
     """
+    now = now or timezone.now()
     window = _Window(timeframe.start, timeframe.end)
+    zone = account_zone(account)
+    days = _Window(
+        local_midnight(timeframe.first_day, zone), local_midnight(timeframe.last_day + timedelta(days=1), zone)
+    )
     with without_jit():
         calls = _calls_figures(account, line_ids, window)
         attempts = _attempts_figures(account, line_ids, window)
         queue = _queue_figures(account, line_ids, window)
-        callbacks = _callback_figures(account, line_ids, window)
+        callbacks = _callback_figures(account, line_ids, window, days, now)
         max_waiting = max_concurrent(_waits(account, line_ids, timeframe), start=timeframe.start, end=timeframe.end)
 
     outbound = calls["outbound"] + attempts["count"]

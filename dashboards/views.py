@@ -75,7 +75,8 @@ def talk_dashboard(request: HttpRequest) -> HttpResponse:
         # series_svg escapes every text it writes; the rest is numbers it formats.
         "chart": mark_safe(series_svg(buckets)),
         "error": error,
-        "queue_url": "/api/v2/channels/voice/stats/current_queue_activity.json"
+        # Not "queue_url": base.html's nav sets that name ({% url 'talk:queue' as queue_url %}).
+        "queue_activity_url": "/api/v2/channels/voice/stats/current_queue_activity.json"
         + (f"?phone_number_ids={selected}" if selected else ""),
     }
     return render(request, "dashboards/talk.html", context)

@@ -60,7 +60,7 @@ class History:
         self, call: Call | None, *, requested: datetime, state: str, outcome: str = "", queued: datetime | None = None,
         started: datetime | None = None, first_attempt: datetime | None = None, confirmed: bool = True,
         in_order: bool | None = None, ended: datetime | None = None, line: Line | None = None,
-        number: str | None = None,
+        number: str | None = None, scheduled_for: datetime | None = None, cancelled_by: str = "",
     ) -> CallbackRequest:
         with scope(account=self.account):
             if call is not None:
@@ -78,7 +78,7 @@ class History:
                 language="en", confirmed=confirmed, state=state, outcome=outcome, requested_at=requested,
                 queue_entered_at=entry.entered_at, expires_at=requested + timedelta(hours=1), ended_at=ended,
                 started_at=started, first_attempt_at=first_attempt, attempts=1 if first_attempt else 0,
-                served_in_order=in_order,
+                served_in_order=in_order, scheduled_for=scheduled_for, cancelled_by=cancelled_by,
             )
 
     def attempt(self, request: CallbackRequest, *, started: datetime, agent, duration: int | None,

@@ -72,6 +72,13 @@ def test_callback_outcomes(acme, day):  # SPEC D5
         "average_time_to_first_attempt": (550 + 1550) // 2,
         "served_in_order": 1,
         "served_out_of_order": 1,
+        # Issue 16: nothing cancelled or scheduled that day (tests/dashboards/test_supervision_outcomes.py).
+        "cancelled_by_supervisor": 0,
+        "cancelled_by_caller": 0,
+        "scheduled_due": 0,
+        "scheduled_on_time": 0,
+        "scheduled_late": 0,
+        "scheduled_on_time_rate": None,
     }
 
 

@@ -32,6 +32,15 @@ def test_alice_sees_the_tiles_and_a_server_drawn_chart(alice_client, day):  # SP
     assert "js/dashboard.js" in html and "/ws/" not in html.split("<main", 1)[1].split("</main>", 1)[0]
 
 
+@pytest.mark.parametrize("who", ["alice_client", "bob_client"])
+def test_the_live_tiles_read_the_queue_activity_api(who, request, lines):  # SPEC D6 (issue 16: not the queue page)
+    html = request.getfixturevalue(who).get(URL).content.decode()
+    assert 'id="queue-tiles" data-url="/api/v2/channels/voice/stats/current_queue_activity.json"' in html
+    main, _ = lines
+    html = request.getfixturevalue(who).get(f"{URL}?line={main.pk}").content.decode()
+    assert f'data-url="/api/v2/channels/voice/stats/current_queue_activity.json?phone_number_ids={main.pk}"' in html
+
+
 def test_agents_see_it_too(bob_client):  # SPEC D: dashboard viewers
     assert bob_client.get(URL).status_code == 200
 
