@@ -22,6 +22,7 @@ from supportcenter.models import (
 from supportcenter.selectors import (
     access_group,
     access_member,
+    active_memberships,
     group_membership_exists,
     group_name_taken,
     is_member,
@@ -42,6 +43,35 @@ def membership_grant(
     )
     audit_record(account=account, actor=actor, action="membership.grant", target=membership, role=role)
     return membership
+
+
+SUPERVISOR_ADMINS_ALREADY_MESSAGE = "Admins supervise the queue already: the supervisor role is for agents."
+SUPERVISOR_ADMINS_ONLY_MESSAGE = "Only account admins can make an agent a supervisor."
+
+
+@transaction.atomic
+def membership_set_supervisor(*, account: Account, user_id: int, supervisor: bool, actor: User | None) -> Membership:
+    """Make an agent a supervisor of ``account``, or an agent again (SPEC S1, S2): a supervisor
+    sees and steers the callback queue. Admins only (``actor=None``: the system); a user who is
+    not an active member of ``account`` is refused exactly like a missing one (T3)."""
+    if actor is not None:
+        acting = active_memberships(account=account).filter(user=actor).first()
+        if acting is None or not acting.is_admin:
+            raise ServiceError(SUPERVISOR_ADMINS_ONLY_MESSAGE, code="read_only")
+    member = access_member(account=account, user_id=user_id)
+    if member is None:
+        raise ServiceError(NOT_A_MEMBER_MESSAGE, field="user_id", code="not_found")
+    if member.is_admin:
+        raise ServiceError(SUPERVISOR_ADMINS_ALREADY_MESSAGE, field="user_id")
+    # Conditional: setting what is already set changes nothing and records nothing.
+    changed = Membership.objects.filter(account=account, pk=member.pk, is_active=True).exclude(
+        supervisor=supervisor
+    ).update(supervisor=supervisor)
+    member.supervisor = supervisor
+    if changed:
+        audit_record(account=account, actor=actor, action="membership.supervisor", target=member,
+                     user=member.user_id, supervisor=supervisor)
+    return member
 
 
 @transaction.atomic

@@ -132,12 +132,40 @@ def admin_center(request: HttpRequest) -> HttpResponse:
     return render(request, "supportcenter/admin_center.html")
 
 
-@require_GET
+SUPERVISOR_FORM_MESSAGE = "Choose a member and whether they supervise."
+
+
+def _members_page(request: HttpRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+    return render(
+        request, "supportcenter/admin_members.html",
+        {"members": selectors.member_list(account=request.account), "error": error}, status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @admin_required
 def admin_members(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "supportcenter/admin_members.html", {"members": selectors.member_list(account=request.account)}
+    """The account's members; an admin makes an agent a supervisor here, or an agent again
+    (SPEC S1, S2). Another account's member is refused exactly like a missing one (T3)."""
+    if request.method == "GET":
+        return _members_page(request)
+    user_id, wanted = (request.POST.get("user_id") or "").strip(), request.POST.get("supervisor")
+    if not user_id.isdigit() or not 0 < int(user_id) <= selectors.MAX_ID or wanted not in ("1", "0"):
+        return _members_page(request, status=400, error=SUPERVISOR_FORM_MESSAGE)
+    try:
+        member = services.membership_set_supervisor(
+            account=request.account, user_id=int(user_id), supervisor=wanted == "1", actor=request.user
+        )
+    except ServiceError as error:
+        if error.code == "not_found":
+            return not_found(request)
+        return _members_page(request, status=422, error=error.message)
+    name = member.user.name or member.user.email
+    messages.success(
+        request, f"{name} is a supervisor: they see and steer the callback queue." if member.supervisor
+        else f"{name} is an agent again, no longer a supervisor."
     )
+    return redirect("admin_members")
 
 
 class TokenForm(forms.Form):

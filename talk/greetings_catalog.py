@@ -151,3 +151,52 @@ def system_greetings() -> list[dict]:
                 }
             )
     return rows
+
+
+# --- The caller's own waiting callback (SPEC C13) ---------------------------------
+# Spoken by talk.twiml in the line's callback language when a caller whose number
+# already has a pending callback on the line calls again. System texts only, not
+# ``Greeting`` rows (no category an admin picks for a line), like the position
+# announcements (C12).
+PENDING_MENU = "pending_menu"
+PENDING_KEPT = "pending_kept"
+PENDING_CANCELLED = "pending_cancelled"
+PENDING_TOO_LATE = "pending_too_late"
+
+PENDING_TEXTS: dict[str, dict[str, str]] = {
+    PENDING_MENU: {
+        "en": "You already have a callback waiting. Press 1 to keep it, 2 to cancel it, 3 to wait on the line now.",
+        "ja": "折り返し電話のリクエストをすでに承っております。そのまま折り返しをお待ちいただく場合は1を、キャンセルする場合は2を、このままお電話でお待ちいただく場合は3を押してください。",
+        "de": "Für Sie liegt bereits ein Rückrufwunsch vor. Drücken Sie die 1, um ihn zu behalten, die 2, um ihn zu stornieren, oder die 3, um jetzt in der Leitung zu warten.",
+        "fr": "Vous avez déjà une demande de rappel en attente. Appuyez sur 1 pour la conserver, sur 2 pour l'annuler, ou sur 3 pour patienter en ligne maintenant.",
+        "es": "Ya tiene una devolución de llamada pendiente. Pulse 1 para mantenerla, 2 para cancelarla o 3 para esperar en línea ahora.",
+    },
+    PENDING_KEPT: {
+        "en": "Thank you. Your callback stays in line and we will call you back as soon as possible. Goodbye.",
+        "ja": "ありがとうございます。折り返し電話のリクエストはそのまま承っております。できるだけ早くお電話いたします。失礼いたします。",
+        "de": "Vielen Dank. Ihr Rückrufwunsch bleibt bestehen, und wir rufen Sie so bald wie möglich zurück. Auf Wiederhören.",
+        "fr": "Merci. Votre demande de rappel est conservée et nous vous rappellerons dès que possible. Au revoir.",
+        "es": "Gracias. Su devolución de llamada se mantiene y le llamaremos lo antes posible. Adiós.",
+    },
+    PENDING_CANCELLED: {
+        "en": "Your callback has been cancelled. Thank you for calling. Goodbye.",
+        "ja": "折り返し電話のリクエストをキャンセルしました。お電話ありがとうございました。失礼いたします。",
+        "de": "Ihr Rückrufwunsch wurde storniert. Vielen Dank für Ihren Anruf. Auf Wiederhören.",
+        "fr": "Votre demande de rappel a été annulée. Merci de votre appel. Au revoir.",
+        "es": "Su devolución de llamada ha sido cancelada. Gracias por llamar. Adiós.",
+    },
+    # The request moved on while the caller chose (an agent accepted it just then).
+    PENDING_TOO_LATE: {
+        "en": "An agent is already calling you back, so your callback could not be cancelled. Goodbye.",
+        "ja": "担当者がすでに折り返しのお電話をおかけしているため、キャンセルできませんでした。失礼いたします。",
+        "de": "Ein Mitarbeiter ruft Sie bereits zurück, daher konnte Ihr Rückrufwunsch nicht storniert werden. Auf Wiederhören.",
+        "fr": "Un conseiller est déjà en train de vous rappeler, votre demande n'a donc pas pu être annulée. Au revoir.",
+        "es": "Un agente ya le está devolviendo la llamada, por lo que no se ha podido cancelar. Adiós.",
+    },
+}
+
+
+def pending_text(kind: str, language: str) -> tuple[str, str]:
+    """(text, language) of a C13 prompt: ``language``'s, else English's."""
+    texts = PENDING_TEXTS[kind]
+    return (texts[language], language) if language in texts else (texts["en"], "en")

@@ -66,7 +66,8 @@ REQUEST = Lifecycle("callback request", "state", {
     Request.PENDING: frozenset({Request.IN_PROGRESS, Request.DECLINED, Request.EXPIRED, Request.CANCELLED}),
     Request.IN_PROGRESS: frozenset({Request.PENDING, Request.COMPLETED, Request.FAILED}),
     Request.COMPLETED: frozenset(),
-    Request.FAILED: frozenset(),
+    # "Call later" (R16): the agent who just could not reach the customer schedules it again.
+    Request.FAILED: frozenset({Request.PENDING}),
     Request.DECLINED: frozenset(),
     Request.EXPIRED: frozenset(),
     Request.CANCELLED: frozenset(),

@@ -31,6 +31,7 @@ from supportcenter.realtime import account_group, push_now
 from talk import routing, tasks
 from talk.enqueue import ROUTER_CHANNEL
 from talk.models import CallbackRequest, Offer
+from talk.selectors.routing import supervision_due_accounts, supervision_next_time
 from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def next_deadline() -> datetime | None:
             Offer.objects.filter(state=Offer.State.OFFERED).aggregate(at=Min("expires_at"))["at"],
             CallbackRequest.objects.filter(state=CallbackRequest.State.PENDING).aggregate(at=Min("expires_at"))["at"],
         ]
+    # R15, R16: a scheduled callback falling due, an assignee's turn ending.
+    times.append(supervision_next_time(timezone.now()))
     times = [t for t in times if t is not None]
     return min(times) if times else None
 
@@ -128,6 +131,7 @@ class Router:
         try:
             woken = {account.pk for account in routing.accounts_with_work()}  # catch up first
             housekeeping_at = 0.0
+            checked_at = timezone.now()  # supervision times passed since are routed (R15, R16)
             while not stop.is_set():
                 close_old_connections()
                 if woken:
@@ -137,15 +141,19 @@ class Router:
                     self._housekeeping()
                     housekeeping_at = time.monotonic() + self.housekeeping_seconds
                 now = timezone.now()
+                woken |= supervision_due_accounts(checked_at, now)
+                checked_at = now
                 deadline = next_deadline()
                 wait = self.housekeeping_seconds
                 if deadline is not None and deadline <= now:
-                    woken = due_accounts(now)
+                    woken |= due_accounts(now)
                     # Routed after a 20 ms breath: a deadline still due after that (another
                     # router holds the account, a pass failed) is no busy loop.
                     wait = 0.02
                 elif deadline is not None:
                     wait = min(wait, (deadline - now).total_seconds() + 0.005)  # wake at the deadline itself
+                if woken:
+                    wait = min(wait, 0.02)  # a supervision time just passed: route it now
                 self.pushes.flush(time.monotonic())
                 push_at = self.pushes.next_at()
                 if push_at is not None:

@@ -27,13 +27,21 @@ few queries, not one per entry or agent), and the queue is read in chunks of
 entries some free agent may take, so an agent of a quiet group is not starved by a
 long head of the queue for other groups.
 
+Supervision (R15, R16; docs/lifecycle.md): a callback scheduled for a later time is not in
+the queue until then; once due it is offered ahead of the queue, the due ones by their time
+(the time was promised), then everyone else in original queue order. A callback assigned to
+an agent is offered only to that agent (whatever its groups) from its assignment, or from its
+time once due if later, for the line's callback offer time; then to anyone eligible. An
+assignee who is offline, or declines it, just lets that window pass. Declines of offers made
+before a callback's scheduled time do not count against it (it is a new promise).
+
 Side effects (pushes, tickets' tasks) are sent after commit.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -43,7 +51,7 @@ from supportcenter.realtime import account_group, push_on_commit, user_group
 from supportcenter.selectors import active_memberships
 from talk.lifecycle import OFFER
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
-from talk.selectors.queue import routable_q
+from talk.selectors.queue import routable_q, scheduled_later_q
 from talk.selectors.routing import group_members, line_routing_groups, routing_eligibility, takeable_q
 from talk.services.callback_requests import callback_request_close
 
@@ -126,7 +134,8 @@ def _cancel_declined_by_all(account: Account, now: datetime) -> None:
     not_declining = {
         user_id for user_id in members if present.get(user_id, AgentPresence.Status.OFFLINE) not in DECLINING_STATUSES
     }
-    pending = CallbackRequest.objects.filter(account=account, state=CallbackRequest.State.PENDING)
+    pending = CallbackRequest.objects.filter(account=account, state=CallbackRequest.State.PENDING).exclude(
+        scheduled_later_q(now=now))  # not in the queue yet (R16)
     if members and not_declining == members:
         # Everyone can take calls: only a request someone declined can be declined by all.
         pending = pending.filter(Exists(Offer.objects.filter(entry_id=OuterRef("queue_entry_id"),
@@ -135,12 +144,14 @@ def _cancel_declined_by_all(account: Account, now: datetime) -> None:
     if not requests:
         return
     declined: dict[int, set[int]] = {}
-    for entry_id, agent_id in (
+    since = {r.queue_entry_id: r.scheduled_for for r in requests}  # an offer before its time does not count
+    for entry_id, agent_id, last in (
         Offer.objects.filter(account=account, entry_id__in=[r.queue_entry_id for r in requests],
                              state=Offer.State.DECLINED)
-        .values_list("entry_id", "agent_id").distinct()
+        .values_list("entry_id", "agent_id").annotate(last=Max("expires_at")).order_by()
     ):
-        declined.setdefault(entry_id, set()).add(agent_id)
+        if since[entry_id] is None or last > since[entry_id]:
+            declined.setdefault(entry_id, set()).add(agent_id)
     eligibility = routing_eligibility(account=account, entries=[(r.queue_entry_id, r.line_id) for r in requests])
     for request in requests:
         allowed = eligibility.agents(request.queue_entry_id, request.line_id)
@@ -163,16 +174,24 @@ def _free_agents(account: Account) -> list[AgentPresence]:
     )
 
 
-def _waiting_entries(account: Account, takeable: Q | None = None, after: tuple[datetime, int] | None = None):
-    """Routable entries not offered now, oldest first; ``takeable``: only those some free
-    agent may take (R14); ``after``: past this (entered_at, pk) position."""
+def _waiting_entries(account: Account, takeable: Q | None = None, after: tuple[datetime, int] | None = None, *,
+                     now: datetime | None = None, scheduled: bool = False):
+    """Routable entries not offered now; ``takeable``: only those some free agent may take
+    (R14). ``scheduled``: the due scheduled callbacks, by their time (R16); else every other
+    entry, oldest first, past the (entered_at, pk) position ``after``."""
     open_entries = Offer.objects.filter(account=account, state=Offer.State.OFFERED).values("entry_id")
-    entries = QueueEntry.objects.filter(routable_q(), account=account, line__enabled=True).exclude(pk__in=open_entries)
+    now = now or timezone.now()
+    entries = QueueEntry.objects.filter(routable_q(now), account=account, line__enabled=True).exclude(pk__in=open_entries)
     if takeable is not None:
         entries = entries.filter(takeable)
+    entries = entries.select_related("line", "call", "callback_request")
+    if scheduled:
+        return entries.filter(callback_request__scheduled_for__isnull=False).order_by(
+            "callback_request__scheduled_for", "entered_at", "pk")
+    entries = entries.filter(callback_request__scheduled_for__isnull=True)
     if after is not None:
         entries = entries.filter(Q(entered_at__gt=after[0]) | Q(entered_at=after[0], pk__gt=after[1]))
-    return entries.select_related("line", "call", "callback_request").order_by("entered_at", "pk")
+    return entries.order_by("entered_at", "pk")
 
 
 MAX_CHUNKS = 10  # a pass reads at most this many chunks of the queue's head
@@ -185,15 +204,23 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
     free = {agent.user_id: agent for agent in agents}
     # The free agents' groups, and the lines' (R14): read once for the whole pass.
     free_in = group_members(account=account, user_ids=free)
-    takeable = takeable_q(free_in)
-    line_groups: dict[int, frozenset[int]] | None = None
+    # An assigned callback may go to its (free) assignee whatever its groups (R15).
+    takeable = takeable_q(free_in) | Q(callback_request__assignee_id__in=list(free))
+    line_groups = None
     # Enough of the head of the queue to find each free agent an entry it may take; more
     # chunks only while free agents found none (declined callbacks, other groups' entries).
     size = len(agents) * 10 + 50
     made: list[Offer] = []
+    # First the due scheduled callbacks, by their time (R16): ahead of the queue.
+    entries = list(_waiting_entries(account, takeable, now=now, scheduled=True)[:size])
+    if entries:
+        line_groups = line_routing_groups(account=account)
+        made += _offer_chunk(account, now, entries, free, free_in, line_groups)
     after = None
     for _chunk in range(MAX_CHUNKS):
-        entries = list(_waiting_entries(account, takeable, after)[:size])
+        if not free:
+            break
+        entries = list(_waiting_entries(account, takeable, after, now=now)[:size])
         if not entries:
             break
         if line_groups is None:
@@ -205,16 +232,33 @@ def _offer(account: Account, now: datetime) -> list[Offer]:
     return made
 
 
+def assignment_window_end(request: CallbackRequest, offer_seconds: int) -> datetime | None:
+    """When the assignee's turn alone ends (R15): the line's callback offer time from the
+    assignment, or from the callback's scheduled time if that is later; None: not assigned."""
+    if request.assignee_id is None or request.assigned_at is None:
+        return None
+    start = max(request.assigned_at, request.scheduled_for or request.assigned_at)
+    return start + timedelta(seconds=offer_seconds)
+
+
 def _offer_chunk(account: Account, now: datetime, entries: list[QueueEntry], free: dict[int, AgentPresence],
                  free_in: dict[int, frozenset[int]], line_groups: dict[int, frozenset[int]]) -> list[Offer]:
+    requests = {e.pk: e.callback_request for e in entries if e.kind == QueueEntry.Kind.CALLBACK}
     history: dict[int, dict[int, tuple[int, bool]]] = {}
-    for entry_id, agent_id, state, times in (
+    last_declines: dict[tuple[int, int], datetime] = {}
+    for entry_id, agent_id, state, times, last, last_expiry in (
         Offer.objects.filter(entry_id__in=[e.pk for e in entries])
         .values_list("entry_id", "agent_id", "state")
-        .annotate(times=Count("id"))
+        .annotate(times=Count("id"), last=Max("responded_at"), last_expiry=Max("expires_at")).order_by()
     ):
+        request = requests.get(entry_id)
+        # R16: a decline of an offer made before its time (it ran out after it) does not count.
+        since = request.scheduled_for if request is not None else None
+        counts = state == Offer.State.DECLINED and (since is None or last_expiry > since)
+        if counts and last is not None:
+            last_declines[(entry_id, agent_id)] = last
         offered, declined = history.setdefault(entry_id, {}).get(agent_id, (0, False))
-        history[entry_id][agent_id] = (offered + times, declined or state == Offer.State.DECLINED)
+        history[entry_id][agent_id] = (offered + times, declined or counts)
     eligibility = routing_eligibility(account=account, entries=[(e.pk, e.line_id) for e in entries],
                                       line_groups=line_groups, members=free_in)
     made: list[Offer] = []
@@ -222,12 +266,23 @@ def _offer_chunk(account: Account, now: datetime, entries: list[QueueEntry], fre
         if not free:
             break
         seen = history.get(entry.pk, {})
-        allowed = eligibility.agents(entry.pk, entry.line_id)  # R14: None, any agent
-        eligible = [
-            agent for agent in free.values()
-            if (allowed is None or agent.user_id in allowed)
-            and not (entry.kind == QueueEntry.Kind.CALLBACK and seen.get(agent.user_id, (0, False))[1])
-        ]
+        request = requests.get(entry.pk)
+        window_end = assignment_window_end(request, entry.line.callback_offer_seconds) if request else None
+        assignee = request.assignee_id if request else None
+        # R15: the assignee's turn, unless they declined it since it was assigned to them.
+        if window_end is not None and now < window_end and not (
+            last_declines.get((entry.pk, assignee)) and last_declines[(entry.pk, assignee)] >= request.assigned_at
+        ):
+            if assignee not in free:
+                continue  # nobody else may be offered it yet
+            eligible = [free[assignee]]
+        else:
+            allowed = eligibility.agents(entry.pk, entry.line_id)  # R14: None, any agent
+            eligible = [
+                agent for agent in free.values()
+                if (allowed is None or agent.user_id in allowed)
+                and not (entry.kind == QueueEntry.Kind.CALLBACK and seen.get(agent.user_id, (0, False))[1])
+            ]
         if not eligible:
             continue
         agent = min(eligible, key=lambda a: seen.get(a.user_id, (0, False))[0])  # cycle (R3, R4)
@@ -236,7 +291,7 @@ def _offer_chunk(account: Account, now: datetime, entries: list[QueueEntry], fre
         # lock waits, then withdraws the offer it finds (the offer's foreign key alone takes a
         # lock that does not conflict with changing the entry's kind).
         if not list(QueueEntry.objects.select_for_update(no_key=True, of=("self",))
-                    .filter(routable_q(), pk=entry.pk, kind=entry.kind).values_list("pk", flat=True)):
+                    .filter(routable_q(now), pk=entry.pk, kind=entry.kind).values_list("pk", flat=True)):
             continue  # the next pass sees it as it is
         seconds = entry.line.callback_offer_seconds if entry.kind == QueueEntry.Kind.CALLBACK else entry.line.call_offer_seconds
         offer = Offer.objects.create(

@@ -171,6 +171,29 @@ def _ask(prompt: Greeting | None, *, action_url: str, num_digits: int, timeout: 
     return _doc(response)
 
 
+# --- A caller who already has a callback waiting (C13) ---------------------------
+def _say_system(node: VoiceResponse | Gather, text: str, language: str) -> None:
+    node.say(text, language=say_language(language), voice=default_voice(language))
+
+
+def pending_menu(*, text: str, language: str, action_url: str) -> str:
+    """1 keep it, 2 cancel it, 3 wait on the line now; played before the queue (call context)."""
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=action_url, method="POST", timeout=MENU_TIMEOUT)
+    _say_system(gather, text, language)
+    # Silence: the same action without Digits, counted as one more try.
+    response.redirect(action_url, method="POST")
+    return _doc(response)
+
+
+def pending_goodbye(*, text: str, language: str) -> str:
+    """The last words after the caller kept or cancelled their waiting callback."""
+    response = VoiceResponse()
+    _say_system(response, text, language)
+    response.hangup()
+    return _doc(response)
+
+
 # --- The callback call (R5) and a live call's connection ------------------------
 def callback_agent_leg(*, number: str, caller_id: str, action_url: str, ring_seconds: int) -> str:
     """What the agent hears when they answer their device: then the customer rings."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from talk import admin_views
+from talk import admin_views, supervision_views as supervision
 from talk.api import availabilities, callback_requests, greetings, offers, phone_numbers, voice_settings
 from talk.console import views as console
 from talk.webhooks import callback_views, views as webhooks
@@ -31,6 +31,18 @@ agent_console = [
     path("talk/console/", console.page, name="console"),
     path("talk/console/state.json", console.ConsoleStateView.as_view(), name="console_state"),
     path("talk/console/device.json", console.DeviceView.as_view(), name="console_device"),
+    path("talk/console/call-later.json", console.CallLaterView.as_view(), name="console_call_later"),
+]
+
+# The supervisors' live queue (SPEC S1) and its actions on a callback (S2).
+supervisors = [
+    path("talk/queue/", supervision.queue, name="queue"),
+    path("talk/queue/rows.json", supervision.queue_table, name="queue_rows"),
+    path("talk/queue/callbacks/<int:request_id>/cancel/", supervision.callback_cancel, name="queue_cancel"),
+    path("talk/queue/callbacks/<int:request_id>/assign/", supervision.callback_assign, name="queue_assign"),
+    path("talk/queue/callbacks/<int:request_id>/reschedule/", supervision.callback_reschedule,
+         name="queue_reschedule"),
+    path("talk/queue/callbacks/<int:request_id>/move/", supervision.callback_move, name="queue_move"),
 ]
 
 VOICE = "api/v2/channels/voice"
@@ -45,6 +57,8 @@ api_v2 = [
          name="api_callback_requests"),
     path(f"{VOICE}/callback_requests/<int:request_id>.json", callback_requests.CallbackRequestDetailView.as_view(),
          name="api_callback_request"),
+    path(f"{VOICE}/callback_requests/<int:request_id>/cancel.json",
+         callback_requests.CallbackRequestCancelView.as_view(), name="api_callback_request_cancel"),
     path(f"{VOICE}/availabilities/<int:user_id>.json", availabilities.AvailabilityView.as_view(),
          name="api_availability"),
     path(f"{VOICE}/offers/current.json", offers.CurrentOfferView.as_view(), name="api_offer_current"),
@@ -71,4 +85,4 @@ provider_webhooks = [
     path(f"{HOOKS}/connect/", callback_views.connect_agent, name="webhook_connect_agent"),
 ]
 
-urlpatterns: list = admin_center + agent_console + api_v2 + provider_webhooks
+urlpatterns: list = admin_center + agent_console + supervisors + api_v2 + provider_webhooks

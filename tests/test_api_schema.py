@@ -53,7 +53,11 @@ RULE_FIELDS = {
     "PUT /api/v2/channels/voice/phone_numbers/{line_id}.json": _LINE_RULES,
     "POST /api/v2/channels/voice/greetings.json": _GREETING_RULES,
     "PUT /api/v2/channels/voice/greetings/{greeting_id}.json": _GREETING_RULES,
-    "POST /api/v2/channels/voice/callback_requests.json": {"phone_number_id", "requester_phone_number", "group_ids"},
+    "POST /api/v2/channels/voice/callback_requests.json": {
+        "phone_number_id", "requester_phone_number", "group_ids", "scheduled_for", "assignee_id"},
+    "PUT /api/v2/channels/voice/callback_requests/{request_id}.json": {
+        "assignee_id", "scheduled_for", "phone_number_id", "group_ids", "callback_request"},
+    "POST /api/v2/channels/voice/callback_requests/{request_id}/cancel.json": {"reason"},
     "PUT /api/v2/channels/voice/settings.json": {"twilio_account_sid", "twilio_auth_token"},
     "POST /api/v2/tickets.json": _TICKET_RULES,
     "PUT /api/v2/tickets/{number}.json": _TICKET_RULES,

@@ -28,6 +28,7 @@
     declined: "You didn't answer; the caller keeps their place and the next agent is offered it (once every agent has declined a callback, it is cancelled and its ticket says so).",
     withdrawn: "The offer was withdrawn.",
     expired: "The callback request expired.",
+    scheduled: "Scheduled for later: the callback left the queue until its time.",
   };
 
   let state = JSON.parse($("console-initial").textContent);
@@ -164,6 +165,8 @@
     $("offer-line").textContent = offer.line.name;
     $("offer-call").disabled = acting;
     $("offer-decline").disabled = acting;
+    $("offer-later").hidden = offer.kind !== "callback";
+    $("offer-later").disabled = acting;
     tick();
   }
 
@@ -242,11 +245,67 @@
     $("console-recent").replaceChildren(...items);
   }
 
+  function renderNotReached() {
+    const items = (state.not_reached || []).map((item) => {
+      const li = document.createElement("li");
+      const what = document.createElement("span");
+      what.className = "recent-what";
+      what.textContent = item.number;
+      const line = document.createElement("span");
+      line.className = "muted";
+      line.textContent = item.line.name;
+      const result = document.createElement("span");
+      result.className = `talk-badge outcome-${item.result}`;
+      result.textContent = item.result_label;
+      const when = document.createElement("time");
+      when.className = "muted";
+      when.dateTime = item.ended_at;
+      when.title = state.time_zone;
+      when.textContent = wallTime(item.ended_at);
+      const later = document.createElement("button");
+      later.type = "button";
+      later.textContent = "Call later";
+      later.dataset.requestId = item.callback_request_id;
+      later.setAttribute("aria-label", `Call ${item.number} later`);
+      later.setAttribute("aria-controls", "call-later");
+      later.title = `Until ${wallTime(item.call_later_until)} (${state.time_zone} time)`;
+      later.addEventListener("click", () => openLater({ requestId: item.callback_request_id, number: item.number, offerId: null }));
+      li.append(what, " ", line, " ", result, " ", when, " ", later);
+      return li;
+    });
+    $("console-not-reached-card").hidden = !items.length;
+    $("console-not-reached").replaceChildren(...items);
+  }
+
+  function renderScheduled() {
+    const items = (state.scheduled || []).map((item) => {
+      const li = document.createElement("li");
+      const what = document.createElement("span");
+      what.className = "recent-what";
+      what.textContent = item.number;
+      const line = document.createElement("span");
+      line.className = "muted";
+      line.textContent = item.line.name;
+      const when = document.createElement("time");
+      when.dateTime = item.scheduled_for;
+      when.title = state.time_zone;
+      // The server writes it in the account's offset: its date and HH:MM are that wall time.
+      when.textContent = `${item.scheduled_for.slice(0, 10)} ${wallTime(item.scheduled_for)}`;
+      li.append(what, " ", line, " ", when);
+      return li;
+    });
+    $("console-scheduled-card").hidden = !items.length;
+    $("console-scheduled").replaceChildren(...items);
+  }
+
   function render() {
     renderStatus();
     renderOffer();
     renderQueues();
     renderRecent();
+    renderNotReached();
+    renderScheduled();
+    if (laterTargetGone()) closeLater(); // taken, timed out or scheduled meanwhile: the notice says which
   }
 
   function setLink(kind, text) {
@@ -333,7 +392,8 @@
       try { message = JSON.parse(event.data); } catch (error) { return; }
       if (message.type === "hello") { reload(); return; }
       if (!PUSHES.has(message.type)) return;
-      if (message.type === "offer.withdrawn" && state.offer && message.payload && message.payload.id === state.offer.id) {
+      if (message.type === "offer.withdrawn" && state.offer && message.payload && message.payload.id === state.offer.id
+          && noticeFor !== state.offer.id) { // an action of this page already said what became of it
         notice(state.offer.id, WITHDRAWN[message.payload.reason] || WITHDRAWN.withdrawn);
       }
       // queue.changed reaches every agent of the account at once: their reloads spread over
@@ -411,6 +471,114 @@
       ? `Calling back ${offer.number}: ${state.device ? `your device (${state.device}) rings first` : "your softphone rings first"}.`
       : `Connecting you to ${offer.number}.`));
   $("offer-decline").addEventListener("click", () => answerOffer(cfg.declineUrl, () => WITHDRAWN.declined));
+
+  // --- "Call later" (R16): a time picked in the account's zone ------------------------------
+  // The datetime-local field holds the account's wall time (state.time_zone), whatever the
+  // browser's zone: the server reads it in the account's zone. Quick picks are computed the same way.
+  const laterBox = $("call-later");
+  const laterInput = $("call-later-at");
+  let laterFor = null; // { requestId, number, offerId (null: a callback not reached) }
+  const pad = (n) => String(n).padStart(2, "0");
+
+  function zoneParts(ms) {
+    try {
+      const parts = new Intl.DateTimeFormat("en-US", {
+        timeZone: state.time_zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      }).formatToParts(new Date(ms));
+      const get = (type) => Number(parts.find((part) => part.type === type).value);
+      return { y: get("year"), mo: get("month"), d: get("day"), h: get("hour"), mi: get("minute") };
+    } catch (error) { // a zone this browser does not know: its own wall time
+      const at = new Date(ms);
+      return { y: at.getFullYear(), mo: at.getMonth() + 1, d: at.getDate(), h: at.getHours(), mi: at.getMinutes() };
+    }
+  }
+  const wallValue = (p) => `${p.y}-${pad(p.mo)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}`;
+  function inMinutes(minutes) { // rounded up to the next whole minute
+    const ms = Date.now() + clockOffset + minutes * 60000;
+    return wallValue(zoneParts(Math.ceil(ms / 60000) * 60000));
+  }
+  function tomorrowAt(hour) {
+    const today = zoneParts(Date.now() + clockOffset);
+    const next = new Date(Date.UTC(today.y, today.mo - 1, today.d + 1));
+    return wallValue({ y: next.getUTCFullYear(), mo: next.getUTCMonth() + 1, d: next.getUTCDate(), h: hour, mi: 0 });
+  }
+  const PICKS = { "5m": () => inMinutes(5), "1h": () => inMinutes(60), "tomorrow-10": () => tomorrowAt(10) };
+
+  function laterError(text) {
+    show($("call-later-error"), text);
+    if (text) laterInput.setAttribute("aria-invalid", "true"); else laterInput.removeAttribute("aria-invalid");
+  }
+
+  function openLater(target) {
+    laterFor = target;
+    $("call-later-number").textContent = target.number || "unknown number";
+    $("call-later-zone").textContent = state.time_zone;
+    laterInput.min = inMinutes(1);
+    laterInput.max = inMinutes((state.call_later_max_days || 30) * 24 * 60);
+    laterInput.value = PICKS["1h"]();
+    $("call-later-mine").checked = true;
+    laterError("");
+    laterBox.hidden = false;
+    $("offer-later").setAttribute("aria-expanded", String(Boolean(target.offerId)));
+    laterInput.focus();
+  }
+
+  function closeLater() {
+    laterFor = null;
+    laterBox.hidden = true;
+    laterError("");
+    $("offer-later").setAttribute("aria-expanded", "false");
+  }
+
+  function laterTargetGone() {
+    if (!laterFor) return false;
+    if (laterFor.offerId) return !state.offer || state.offer.id !== laterFor.offerId;
+    return !(state.not_reached || []).some((item) => item.callback_request_id === laterFor.requestId);
+  }
+
+  $("offer-later").addEventListener("click", () => {
+    const offer = state.offer;
+    if (!offer || offer.kind !== "callback") return;
+    if (laterFor && laterFor.offerId === offer.id) { closeLater(); return; }
+    openLater({ requestId: offer.callback_request_id, number: offer.number, offerId: offer.id });
+  });
+  document.querySelectorAll("#call-later [data-pick]").forEach((button) => {
+    button.addEventListener("click", () => { laterInput.value = PICKS[button.dataset.pick](); laterError(""); laterInput.focus(); });
+  });
+  $("call-later-close").addEventListener("click", closeLater);
+
+  $("call-later-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const target = laterFor;
+    if (!target || acting) return;
+    const value = laterInput.value;
+    if (!value) { laterError("Pick a date and a time."); laterInput.focus(); return; }
+    acting = true;
+    $("call-later-submit").disabled = true;
+    renderOffer();
+    try {
+      const answer = await send("POST", cfg.callLaterUrl, {
+        callback_request_id: target.requestId, scheduled_for: value, assign_to_me: $("call-later-mine").checked,
+      });
+      if (answer.ok) {
+        const mine = answer.payload.callback_request.assignee_id === state.user.id;
+        closeLater();
+        notice(target.offerId, `Scheduled: ${target.number} will be offered ${mine ? "to you first" : "again"} at ${value.replace("T", " ")} (${state.time_zone} time).`);
+      } else if (answer.status === 409 || answer.status === 404) {
+        closeLater();
+        notice(target.offerId, answer.status === 409 ? describe(answer.payload) : "This callback is no longer yours to call later.");
+      } else if (answer.status !== 401) {
+        laterError(describe(answer.payload));
+        laterInput.focus();
+      }
+    } catch (error) {
+      laterError("No connection to the server; try again.");
+    } finally {
+      acting = false;
+      $("call-later-submit").disabled = false;
+      await reload();
+    }
+  });
 
   $("console-device").addEventListener("submit", async (event) => {
     event.preventDefault();

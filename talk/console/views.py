@@ -3,27 +3,97 @@ authoritative state as JSON (what the page reloads after every push, on every
 (re)connect, and by polling while the socket is down), and the agent's device.
 
 Actions (status, Call, Don't answer) go to the API in talk.api.offers and talk.api.availabilities, which
-re-checks them; the socket (talk.console.consumers) only carries hints.
+re-checks them; the socket (talk.console.consumers) only carries hints. "Call later" (R16) is the
+console's own endpoint (``CallLaterView``): a time picked in the account's zone, for the agent's
+own offer or a callback they just could not reach, re-checked here and by the service.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supportcenter.api_errors import RecordInvalid
 from supportcenter.auth import member_required
+from supportcenter.bodies import BodySerializer
+from supportcenter.errors import ServiceError
+from supportcenter.tenancy import account_zone
 from talk.console import selectors
 from talk.models import AgentPresence
 from talk.services.agents import agent_device_set
+from talk.services.supervision import callback_reschedule
+
+CALL_LATER_GONE_MESSAGE = ("This callback is no longer yours to call later: it was taken, timed out or "
+                           "ended meanwhile. Nothing was changed.")
+TIME_FORMAT_MESSAGE = "Enter a date and time, e.g. 2026-05-04T10:00."
 
 
-@require_GET
+class CallLaterInput(BodySerializer):
+    callback_request_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    scheduled_for = serializers.CharField(
+        max_length=40, help_text="Wall time in the account's zone (2026-05-04T10:00), or with an offset.")
+    assign_to_me = serializers.BooleanField(required=False, default=True)
+
+
+def _local_time(text: str, zone: ZoneInfo) -> datetime:
+    """What a datetime-local field sends is the account's wall time; an offset is honoured."""
+    try:
+        moment = parse_datetime(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise RecordInvalid({"scheduled_for": [serializers.ErrorDetail(TIME_FORMAT_MESSAGE, code="invalid")]})
+    return timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment
+
+
+class CallLaterView(APIView):
+    """``POST``: "Call later" (R16): the agent's offered callback, or one they just could not
+    reach, is scheduled for a time (up to 30 days ahead) and, by default, assigned to them.
+    Another account's request, or one that never came to this agent, is 404 like a missing
+    one; one no longer theirs (taken, timed out, ended) is 409 and nothing changes."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        body = CallLaterInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        account, agent = request.account, request.user
+        zone = account_zone(account)
+        when = _local_time(data["scheduled_for"], zone)
+        callback = selectors.access_agent_callback(account=account, agent=agent, request_id=data["callback_request_id"])
+        if callback is None:
+            raise Http404
+        if not selectors.may_call_later(account=account, agent=agent, request=callback):
+            raise ServiceError(CALL_LATER_GONE_MESSAGE, field="base", code="conflict")
+        try:
+            callback = callback_reschedule(account=account, request_id=callback.pk, actor=agent, scheduled_for=when,
+                                           assignee_id=agent.pk if data["assign_to_me"] else None)
+        except ServiceError as error:
+            if error.code != "read_only":
+                raise
+            # The offer moved on between the check and the service's own re-check.
+            raise ServiceError(CALL_LATER_GONE_MESSAGE, field="base", code="conflict") from None
+        return Response({"callback_request": {
+            "id": callback.pk,
+            "number": callback.number,
+            "state": callback.state,
+            "scheduled_for": timezone.localtime(callback.scheduled_for, zone).isoformat(),
+            "assignee_id": callback.assignee_id,
+        }})
+
+
+@require_http_methods(["GET"])
 @member_required
 def page(request: HttpRequest) -> HttpResponse:
     state = selectors.console_state(account=request.account, user=request.user)

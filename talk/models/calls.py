@@ -181,9 +181,11 @@ class CallbackRequest(TenantModel):
             models.Index(
                 fields=["account", "started_at"], condition=Q(started_at__isnull=False), name="talk_callback_started"
             ),
+            # Routing's and the router's next due time (pending ones), the dashboard's scheduled
+            # callbacks of a day (any state: D5).
             models.Index(
-                fields=["account", "scheduled_for"], condition=Q(state="pending", scheduled_for__isnull=False),
-                name="talk_callback_scheduled",
+                fields=["account", "scheduled_for"], condition=Q(scheduled_for__isnull=False),
+                name="talk_callback_scheduled_any",
             ),
         ]
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django_scopes import scopes_disabled
 
 from supportcenter.models import Account, Group, GroupMembership, User
 from talk.models import AgentPresence, CallbackRequest, Line, Offer, QueueEntry
@@ -172,3 +174,45 @@ def group_uses(*, account: Account, group: Group) -> list[str]:
     if still_open:
         uses.append("1 open callback request" if still_open == 1 else f"{still_open} open callback requests")
     return uses
+
+
+# --- Times the router must wake at without being told (R15, R16) ------------------------------
+# A scheduled callback becomes due, an assignee's turn alone ends: no event marks either, so
+# the router (talk/router.py) wakes at the earliest and routes the accounts whose times passed.
+WINDOW_HORIZON = timedelta(hours=1)  # longer than any line's callback offer time
+
+
+def _window_ends(since: datetime) -> list[tuple[int, datetime]]:
+    """(account id, end of the assignee's turn) of pending assigned requests, ending after ``since``."""
+    rows = CallbackRequest.objects.filter(
+        state=CallbackRequest.State.PENDING, assignee__isnull=False, assigned_at__isnull=False,
+    ).filter(Q(assigned_at__gt=since - WINDOW_HORIZON) | Q(scheduled_for__gt=since - WINDOW_HORIZON)).values_list(
+        "account_id", "assigned_at", "scheduled_for", "line__callback_offer_seconds")
+    ends = []
+    for account_id, assigned_at, scheduled_for, seconds in rows:
+        end = max(assigned_at, scheduled_for or assigned_at) + timedelta(seconds=seconds)
+        if end > since:
+            ends.append((account_id, end))
+    return ends
+
+
+def supervision_next_time(now: datetime) -> datetime | None:
+    """The earliest time after ``now``, across accounts, a callback becomes due or an
+    assignee's turn ends; None when there is none."""
+    with scopes_disabled():  # the router serves every account, by design
+        scheduled = CallbackRequest.objects.filter(
+            state=CallbackRequest.State.PENDING, scheduled_for__gt=now).aggregate(at=Min("scheduled_for"))["at"]
+        times = [end for _account, end in _window_ends(now)]
+    if scheduled is not None:
+        times.append(scheduled)
+    return min(times) if times else None
+
+
+def supervision_due_accounts(since: datetime, now: datetime) -> set[int]:
+    """Accounts with a callback that became due, or an assignee's turn that ended, in (since, now]."""
+    with scopes_disabled():
+        ids = set(CallbackRequest.objects.filter(
+            state=CallbackRequest.State.PENDING, scheduled_for__gt=since, scheduled_for__lte=now,
+        ).values_list("account_id", flat=True))
+        ids |= {account for account, end in _window_ends(since) if end <= now}
+    return ids

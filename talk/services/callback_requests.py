@@ -259,9 +259,17 @@ def callback_request_start(*, account: Account, request: CallbackRequest, agent:
     The caller (``offer_accept``) has moved the entry from waiting to served, so the
     request is pending here; the move re-checks it.
     """
-    older_waiting = QueueEntry.objects.filter(
-        waiting_q(), account=account, line_id=request.line_id, entered_at__lt=request.queue_entered_at
-    ).exists()
+    if request.scheduled_for is not None:
+        # A due scheduled callback goes ahead of the queue (R16): in order when no callback
+        # due earlier still waits.
+        older_waiting = QueueEntry.objects.filter(
+            waiting_q(now=now), account=account, line_id=request.line_id,
+            callback_request__scheduled_for__lt=request.scheduled_for,
+        ).exists()
+    else:
+        older_waiting = QueueEntry.objects.filter(
+            waiting_q(now=now), account=account, line_id=request.line_id, entered_at__lt=request.queue_entered_at
+        ).exists()
     if not REQUEST.move(CallbackRequest.objects.filter(pk=request.pk), Request.IN_PROGRESS,
                         only_from=(Request.PENDING,), accepted_by=agent, started_at=now,
                         served_in_order=not older_waiting):

@@ -128,6 +128,17 @@ def call_back_to_queue(*, call: Call) -> None:
     wake_router(call.account_id)
 
 
+@atomic
+def call_join_queue_at(*, call: Call, entered_at: datetime) -> QueueEntry | None:
+    """The caller holds in line from ``entered_at``: the place their cancelled callback had
+    (C13, "wait on the line now"). Nothing for a call that is over (C15)."""
+    if call.ended_at is not None:
+        return None
+    entry = _entry_for(call, entered_at=entered_at)
+    call_back_to_queue(call=call)
+    return entry
+
+
 def _capture_number(call: Call) -> tuple[str, str]:
     """C8: the number the caller last chose; ("", "") when nothing is to be captured."""
     if call.stage == Call.Stage.CONFIRMING:

@@ -18,6 +18,7 @@ from talk.selectors.lines import line_callback_supported, line_greeting
 from talk.selectors.lines import line_hook as hook
 from talk.services import calls as services
 from talk.services.callback_requests import callback_request_confirm
+from talk.webhooks import pending
 from talk.webhooks.security import twilio_webhook
 
 MAX_TRIES = 3  # menu, number entry and confirmation are asked at most this often (C3)
@@ -101,7 +102,10 @@ def _confirm(line: Line, call: Call, context: str, attempt: int) -> str:
 
 @twilio_webhook(idempotent=True)
 def voice(request: HttpRequest, line: Line) -> str:
-    """A call arrives (C1): welcome, the callback message if available (C2), the queue."""
+    """A call arrives (C1): welcome, the callback message if available (C2), the queue.
+
+    A caller whose number has a callback waiting on the line chooses first (C13).
+    """
     call = services.call_incoming(
         line=line,
         call_sid=request.POST["CallSid"],
@@ -109,6 +113,8 @@ def voice(request: HttpRequest, line: Line) -> str:
         to_raw=request.POST.get("To", ""),
         agents_available=bool(line.agents_available),
     )
+    if pending.pending_request(line, call) is not None:
+        return pending.pending_menu(line)
     offer = call.callback_offered and line.callback_offer_in_greeting
     return twiml.incoming(
         welcome=line_greeting(line=line, category=Category.WELCOME),
@@ -168,7 +174,12 @@ def hold_key(request: HttpRequest, line: Line) -> str:
 
 @twilio_webhook(idempotent=True)
 def menu(request: HttpRequest, line: Line) -> str:
-    """1 this number, 2 another number, 3 back to the queue; else ask again (C3, C5)."""
+    """1 this number, 2 another number, 3 back to the queue; else ask again (C3, C5).
+
+    With ``ctx=pending``: the menu of a caller whose callback is waiting (C13, talk.webhooks.pending).
+    """
+    if request.GET.get("ctx") == pending.CONTEXT:
+        return pending.pending_choice(request, line, _call(request, line), _try(request), _join_queue(line))
     call, context, attempt = _call(request, line), _context(request), _try(request)
     digits = request.POST.get("Digits")
     if call is None or digits == "3":

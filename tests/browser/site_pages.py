@@ -65,6 +65,7 @@ def admin_pages(objects: dict) -> list[SitePage]:
         SitePage("greetings", "/admin-center/talk/greetings/", "#talk-greetings"),
         SitePage("telephony", "/admin-center/talk/telephony/", "#telephony-form"),
         SitePage("console", "/talk/console/", "#console-status"),
+        SitePage("queue", "/talk/queue/", "#queue-table tr.queue-row"),
         SitePage("dashboard", "/dashboard/talk/", "[data-tile]"),
         SitePage("simulator", "/talk/simulator/", "#sim-dial"),
         SitePage("not-found", "/no-such-page/", "h1"),

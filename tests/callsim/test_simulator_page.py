@@ -40,6 +40,31 @@ def test_the_runner_places_a_call_and_keeps_the_secret_out_of_the_row(main_line,
     assert len(requests_of(acme)) == 1
 
 
+def test_the_simulator_walks_the_menu_of_a_waiting_callback(main_line, acme, bob):  # SPEC O1, C13
+    from talk import greetings_catalog as catalog
+    from talk.services.callback_requests import callback_request_create
+
+    transport = ClientTransport()
+    base = f"http://localhost/talk/webhooks/{main_line.webhook_token}"
+    with scope(account=acme):
+        AgentPresence.objects.create(account=acme, user=bob, status="online")
+        request = callback_request_create(line=main_line, number="+14155550111")
+        row = runner.simulator_call_place(
+            account=acme, line=main_line, from_="+14155550111", user=bob,
+            urls={"voice_url": f"{base}/voice/", "status_callback_url": f"{base}/status/"}, transport=transport,
+        )
+        row.refresh_from_db()
+        heard = [entry["text"] for entry in row.state["transcript"] if entry["kind"] == "say"]
+        assert heard == [catalog.PENDING_TEXTS[catalog.PENDING_MENU]["en"]]
+        runner.simulator_call_act(account=acme, row=row, action="press", keys="2", transport=transport)
+        row.refresh_from_db()
+        heard = [entry["text"] for entry in row.state["transcript"] if entry["kind"] == "say"]
+        assert heard[-1] == catalog.PENDING_TEXTS[catalog.PENDING_CANCELLED]["en"]
+        assert row.state["status"] == "completed" and row.error == ""
+        request.refresh_from_db()
+        assert request.state == "cancelled" and request.cancelled_by == "caller"
+
+
 @pytest.mark.parametrize(
     "data, message",
     [({"action": "press", "keys": "12a"}, "Keys are digits"), ({"action": "dance"}, "Unknown action")],

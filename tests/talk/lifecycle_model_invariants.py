@@ -3,7 +3,10 @@ each one cites the SPEC. A mixin of ``LifecycleMachine``: it reads the machine's
 (account, line, callers, request states, acknowledged requests, errors logged)."""
 from __future__ import annotations
 
-from django.db.models import Count
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import Now
 from hypothesis.stateful import invariant
 
 from dashboards.selectors import current_queue_activity
@@ -88,7 +91,9 @@ class LifecycleInvariants:
         assert figures["calls_waiting"] == len(holding), (
             f"calls_waiting {figures['calls_waiting']}, callers holding {holding}"
         )
-        pending = CallbackRequest.objects.filter(account=self.account, state="pending").count()
+        # Pending and due: one scheduled for later is not waiting yet (R16).
+        pending = CallbackRequest.objects.filter(account=self.account, state="pending").exclude(
+            scheduled_for__gt=Now()).count()
         assert figures["callbacks_waiting"] == pending, f"callbacks_waiting {figures['callbacks_waiting']}, pending {pending}"
 
     @invariant()
@@ -141,7 +146,10 @@ class LifecycleInvariants:
         )
         for pk, agent_id, entry_id, line_id in new:
             allowed = self.may_take(entry_id, line_id)
-            assert allowed is None or agent_id in allowed, f"offer {pk} went to agent {agent_id}, not of {allowed}"
+            assignee = CallbackRequest.objects.filter(queue_entry_id=entry_id).values_list("assignee_id", flat=True).first()
+            assert allowed is None or agent_id in allowed or agent_id == assignee, (  # R15: the assignee, by name
+                f"offer {pk} went to agent {agent_id}, not of {allowed}"
+            )
             self.offers_checked.add(pk)
 
     @invariant()
@@ -158,3 +166,39 @@ class LifecycleInvariants:
             waiting_for = {u for u in eligible - declined if status.get(u, "offline") not in ("offline", "transfers_only")}
             assert not waiting_for, f"request {pk} declined by all while {waiting_for} could still take it"
             self.declines_checked.add(pk)
+
+    # --- supervision (S2, R15, R16) -----------------------------------------------------
+    @invariant()
+    def a_cancelled_request_is_never_offered_or_called(self) -> None:  # SPEC S2, C13
+        for pk, entry_id, ended_at in CallbackRequest.objects.filter(
+            account=self.account, state="cancelled"
+        ).values_list("pk", "queue_entry_id", "ended_at"):
+            assert ended_at is not None, f"cancelled request {pk} has no end"
+            late = Offer.objects.filter(entry_id=entry_id).filter(Q(created_at__gt=ended_at) | Q(state="offered"))
+            assert not late.exists(), f"cancelled request {pk} was offered after its cancel"
+            assert not CallbackRequest.objects.get(pk=pk).attempts_made.filter(scheduled_for__gt=ended_at).exists(), (
+                f"cancelled request {pk} was called after its cancel"
+            )
+
+    @invariant()
+    def scheduled_and_assigned_offers_keep_their_rules(self) -> None:  # SPEC R15, R16
+        # Checked for the offers made in this step, against the request as the pass saw it
+        # (an action in a later step changes it; the pass it wakes runs within that step).
+        new = Offer.objects.filter(account=self.account, kind="callback").exclude(
+            pk__in=self.supervision_checked).select_related("entry__line")
+        for offer in new:
+            self.supervision_checked.add(offer.pk)
+            request = CallbackRequest.objects.get(queue_entry_id=offer.entry_id)
+            seconds = offer.entry.line.callback_offer_seconds
+            made_at = offer.expires_at - timedelta(seconds=seconds)  # the pass's "now"
+            assert request.scheduled_for is None or request.scheduled_for <= made_at, (
+                f"offer {offer.pk} made at {made_at} for a callback scheduled for {request.scheduled_for}"
+            )
+            if request.assignee_id is None or request.assigned_at is None:
+                continue
+            window_end = max(request.assigned_at, request.scheduled_for or request.assigned_at) + timedelta(seconds=seconds)
+            if made_at < window_end and offer.agent_id != request.assignee_id:
+                declined = Offer.objects.filter(entry_id=offer.entry_id, agent_id=request.assignee_id, state="declined",
+                                                responded_at__gte=request.assigned_at).exists()
+                assert declined, (f"offer {offer.pk} went to {offer.agent_id} during assignee "
+                                  f"{request.assignee_id}'s turn (until {window_end})")

@@ -27,8 +27,9 @@ API_NUMBERS = ("+14155550111", "+14155550123", "+14155550486", "+14155550500")
 TYPED = ("0014155550123#", "0014155550111#", "0014155550404#", "12#")
 KEYS = ("1", "2", "3", "9")
 STATUSES = ("online", "away", "transfers_only", "offline")
-# A routing pass now, past a live offer (30 s), past a callback offer (40 s), past the expiry (60 min).
-LATER = (0, 31, 41, 61 * 60)
+# A routing pass now, past a live offer (30 s), past a callback offer (40 s), past a callback
+# scheduled a minute ahead (R16), past the expiry (60 min).
+LATER = (0, 31, 41, 90, 61 * 60)
 MAX_CALLERS = 5
 
 # Groups (R14): who a line routes to, as (groups, default group) by name; the first is no
@@ -37,6 +38,9 @@ GROUPS = ("Sales", "Support", "Night")
 ROUTES = (((), None), (("Sales",), None), ((), "Support"), (("Sales", "Support"), "Support"), (("Night",), None))
 MEMBERSHIPS = (("bob", "Sales"), ("dave", "Sales"), ("dave", "Support"), ("bob", "Night"))
 REQUEST_GROUPS = ((), ("Support",), ("Night",), ("Sales", "Night"))  # an API request's own group_ids
+
+# A supervisor's reschedule (R16): due now (None), soon, later than a callback offer, past the expiry.
+SCHEDULES = (None, 1, 30, 90)
 
 MENU_STAGES = ("menu", "number_entry", "confirming")
 TERMINAL = {"completed", "failed", "declined", "expired", "cancelled"}
@@ -113,6 +117,7 @@ class LifecycleModel(RuleBasedStateMachine):
         self.api_requests = 0
         self.offers_checked: set[int] = set()  # offers whose agent was checked eligible (R14)
         self.declines_checked: set[int] = set()  # requests whose "declined by all" was checked (R8)
+        self.supervision_checked: set[int] = set()  # callback offers checked against R15, R16
 
     def teardown(self) -> None:
         logging.getLogger().removeHandler(self.handler)

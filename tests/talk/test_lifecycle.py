@@ -158,27 +158,29 @@ def _confirmed_callback(phone, from_: str = CALLER) -> None:
 
 
 def test_a_caller_told_already_waiting_leaves_no_waiting_entry(phone, acme):  # SPEC C7, C15
-    _confirmed_callback(phone)
+    # In line before the same number asked for a callback on another call (calling in after
+    # it, the caller is asked to keep or cancel it first: C13, tests/talk/test_caller_cancel.py).
     again = phone.queued()
+    _confirmed_callback(phone)
     assert waiting_figures(acme) == (1, 1)
     phone.press(again, "2")
     phone.press(again, "11")
     assert again.said()[-1] == said(catalog.ALREADY_WAITING)
     assert waiting_figures(acme) == (0, 1)
-    second = calls_of(acme)[1]
+    second = calls_of(acme)[0]
     assert second.outcome == Call.Outcome.ALREADY_WAITING
     assert entry_of(acme, second).state == QueueEntry.State.CANCELLED
     assert len(requests_of(acme)) == 1
 
 
 def test_a_caller_with_a_pending_callback_who_presses_2_and_hangs_up_leaves_no_waiting_entry(phone, acme):  # SPEC C7, C8, C15
+    again = phone.queued()  # in line before the other call's request (C13 asks those who call after)
     _confirmed_callback(phone)
-    again = phone.queued()
     phone.press(again, "2")
     phone.hangup(again)
     assert waiting_figures(acme) == (0, 1)
     assert len(requests_of(acme)) == 1
-    assert calls_of(acme)[1].outcome == Call.Outcome.ALREADY_WAITING
+    assert calls_of(acme)[0].outcome == Call.Outcome.ALREADY_WAITING
 
 
 # --- defect 4: capture follows the caller's last choice (C8) ----------------------------

@@ -35,6 +35,7 @@ from talk.enqueue import wake_router
 from talk.models import CallbackRequest, Line, Offer, QueueEntry
 from talk.services.agents import agent_status_set
 from talk.services.callback_requests import callback_request_create
+from talk.services import supervision
 from talk.services.offers import offer_accept, offer_decline
 from tests.talk import lifecycle_support as support
 from tests.talk.calls_support import make_line
@@ -50,6 +51,7 @@ from tests.talk.lifecycle_model_support import (
     OUTCOME_BY_ENDING,
     REQUEST_GROUPS,
     ROUTES,
+    SCHEDULES,
     STATUSES,
     TYPED,
     Caller,
@@ -249,16 +251,84 @@ class LifecycleMachine(LifecycleInvariants, LifecycleModel):
 
     # --- the API (A1, C7) -------------------------------------------------------------
     @precondition(lambda self: self.api_requests < 3)
-    @rule(number=st.sampled_from(API_NUMBERS), groups=st.sampled_from(REQUEST_GROUPS))
-    def api_callback_request(self, number: str, groups: tuple[str, ...]) -> None:
+    @rule(number=st.sampled_from(API_NUMBERS), groups=st.sampled_from(REQUEST_GROUPS),
+          assignee=st.sampled_from((None, "bob", "dave")), minutes=st.sampled_from(SCHEDULES))
+    def api_callback_request(self, number: str, groups: tuple[str, ...], assignee: str | None,
+                             minutes: int | None) -> None:
+        """An integration asks for a callback, maybe for a time and an agent (A1, R15, R16)."""
         self.api_requests += 1
         try:
             with self.step():
                 request = callback_request_create(line=self.line, number=number, actor=None,
                                                   groups=[self.groups[name] for name in groups])
+                if minutes is not None:
+                    supervision.callback_reschedule(account=self.account, request_id=request.pk, actor=None,
+                                                    scheduled_for=timezone.now() + timedelta(minutes=minutes))
+                if assignee is not None:
+                    supervision.callback_assign(account=self.account, request_id=request.pk, actor=None,
+                                                assignee_id=self.agents[assignee].pk)
         except ServiceError:
             return  # already waiting (C7), or callback unavailable: a legal answer
         self.acknowledged_ids.add(request.pk)
+
+
+    # --- supervisors and "Call later" (S2, R15, R16, C13) ------------------------------
+    def _pending_request(self, pick: int) -> CallbackRequest | None:
+        # In the order they were made (ids are random: the same example must pick the same request).
+        pending = list(CallbackRequest.objects.filter(account=self.account, state="pending").order_by("requested_at"))
+        return pending[pick % len(pending)] if pending else None
+
+    def _supervise(self, service, pick: int, **kwargs) -> None:
+        """A supervisor's action on a pending request (possibly one an agent is accepting
+        meanwhile): it applies, or answers a refusal, and changes nothing then."""
+        request = self._pending_request(pick)
+        if request is None:
+            return
+        try:
+            with self.step():
+                service(account=self.account, request_id=request.pk, actor=None, **kwargs)
+        except ServiceError as refusal:
+            assert refusal.code in ("conflict", "invalid"), refusal.message  # moved on, or C7 on a move
+
+    @precondition(lambda self: CallbackRequest.objects.filter(account=self.account, state="pending").exists())
+    @rule(pick=st.integers(0, 5), by_caller=st.booleans())
+    def cancel(self, pick: int, by_caller: bool) -> None:
+        by = CallbackRequest.CancelledBy.CALLER if by_caller else CallbackRequest.CancelledBy.SUPERVISOR
+        self._supervise(supervision.callback_cancel, pick, reason="" if by_caller else "Asked to cancel.", by=by)
+
+    @precondition(lambda self: CallbackRequest.objects.filter(account=self.account, state="pending").exists())
+    @rule(pick=st.integers(0, 5), agent=st.sampled_from((None, "bob", "dave")))
+    def assign(self, pick: int, agent: str | None) -> None:
+        self._supervise(supervision.callback_assign, pick,
+                        assignee_id=self.agents[agent].pk if agent else None)
+
+    @precondition(lambda self: CallbackRequest.objects.filter(account=self.account, state="pending").exists())
+    @rule(pick=st.integers(0, 5), minutes=st.sampled_from(SCHEDULES))
+    def schedule(self, pick: int, minutes: int | None) -> None:
+        when = None if minutes is None else timezone.now() + timedelta(minutes=minutes)
+        self._supervise(supervision.callback_reschedule, pick, scheduled_for=when)
+
+    @precondition(lambda self: CallbackRequest.objects.filter(account=self.account, state="pending").exists())
+    @rule(pick=st.integers(0, 5), groups=st.sampled_from(REQUEST_GROUPS))
+    def move(self, pick: int, groups: tuple[str, ...]) -> None:
+        self._supervise(supervision.callback_move, pick, group_ids=[self.groups[name].pk for name in groups])
+
+    @precondition(lambda self: any(offer.kind == "callback" for offer in self.open_offers))
+    @rule(pick=st.integers(0, 1), minutes=st.sampled_from([m for m in SCHEDULES if m]))
+    def call_later(self, pick: int, minutes: int) -> None:
+        """The agent holding a callback offer says "Call later" (R16): assigned to them."""
+        offers = [offer for offer in self.open_offers if offer.kind == "callback"]
+        offer = offers[pick % len(offers)]
+        request = CallbackRequest.objects.get(queue_entry_id=offer.entry_id)
+        try:
+            with self.step():
+                supervision.callback_reschedule(account=self.account, request_id=request.pk, actor=offer.agent,
+                                                scheduled_for=timezone.now() + timedelta(minutes=minutes))
+        except ServiceError as refusal:
+            assert refusal.code in ("conflict", "read_only"), refusal.message  # the offer went meanwhile
+            return
+        request.refresh_from_db()
+        assert (request.assignee_id, request.state) == (offer.agent_id, "pending")
 
 
 @pytest.fixture

@@ -148,3 +148,38 @@ def test_two_routers_make_one_offer_per_agent_and_lose_no_wake_up(acme, bob, dav
         again = wait_for(lambda: [o for o in open_offers(acme) if o.agent_id == bob.pk], seconds=1.0)
         assert again and again[0].pk != offer.pk
     assert len(open_offers(acme)) == 2
+
+
+def test_a_scheduled_callback_is_offered_at_its_time(acme, alice, bob, routers):  # SPEC R16, O4
+    from talk.services.supervision import callback_reschedule
+
+    line = make_line(acme)
+    with scope(account=acme):
+        request = callback_request_create(line=line, number="+14155550101")
+        due = timezone.now() + timedelta(seconds=2)
+        callback_reschedule(account=acme, request_id=request.pk, actor=alice, scheduled_for=due)
+    set_presence(acme, bob, ONLINE)  # a direct write: no wake-up
+    routers(1)  # catches up at once: nothing to offer before its time
+    time.sleep(0.5)
+    assert open_offers(acme) == []
+    offer = wait_for(lambda: open_offers(acme), seconds=3.0)  # no write wakes the router: its time does
+    assert offer and offer[0].agent_id == bob.pk
+    lateness = (offer[0].created_at - due).total_seconds()
+    assert 0 <= lateness < DEADLINE_SLACK, lateness
+
+
+def test_an_assignees_turn_ends_and_the_next_agent_is_offered_it(acme, alice, bob, dave, routers):  # SPEC R15, O4
+    from talk.services.supervision import callback_assign
+
+    line = make_line(acme)
+    line.callback_offer_seconds = 1
+    line.save(update_fields=["callback_offer_seconds"])
+    set_presence(acme, dave, ONLINE)
+    with scope(account=acme):
+        request = callback_request_create(line=line, number="+14155550101")
+        callback_assign(account=acme, request_id=request.pk, actor=alice, assignee_id=bob.pk)  # bob is offline
+    routers(1)
+    time.sleep(0.3)
+    assert open_offers(acme) == []  # bob's turn: nobody else yet
+    offer = wait_for(lambda: open_offers(acme), seconds=3.0)  # the turn's end alone wakes the router
+    assert offer and offer[0].agent_id == dave.pk

@@ -323,6 +323,7 @@ def test_an_entry_that_became_a_callback_after_the_pass_read_it_is_not_offered_a
         stale = list(routing._waiting_entries(acme))
         assert [e.kind for e in stale] == [QueueEntry.Kind.LIVE]
         QueueEntry.objects.filter(pk=entry.pk).update(kind=QueueEntry.Kind.CALLBACK)  # the capture, committed meanwhile
-        monkeypatch.setattr(routing, "_waiting_entries", lambda account, *chunk: stale)
+        monkeypatch.setattr(routing, "_waiting_entries",
+                            lambda account, *chunk, scheduled=False, **_now: [] if scheduled else stale)
         assert routing._offer(acme, timezone.now()) == []
         assert not Offer.objects.filter(entry=entry).exists()
