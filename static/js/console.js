@@ -208,32 +208,47 @@
     return clock.format ? clock.format.format(new Date(iso)) : iso.slice(11, 16);
   }
 
+  // One row of the console's activity lists: what (number), its line, then the parts given.
+  function activityRow(text, lineName) {
+    const li = document.createElement("li");
+    const what = document.createElement("span");
+    what.className = "recent-what";
+    what.textContent = text;
+    const line = document.createElement("span");
+    line.className = "muted";
+    line.textContent = lineName;
+    li.append(what, " ", line);
+    return li;
+  }
+
+  function badge(kind, text) {
+    const span = document.createElement("span");
+    span.className = `talk-badge outcome-${kind}`;
+    span.textContent = text;
+    return span;
+  }
+
+  function timeAt(iso, text) {
+    const when = document.createElement("time");
+    when.className = "muted";
+    when.dateTime = iso;
+    when.title = state.time_zone;
+    when.textContent = text;
+    return when;
+  }
+
   function renderRecent() {
     $("console-time-zone").textContent = `Times in ${state.time_zone}`;
     const items = state.recent.map((item) => {
-      const li = document.createElement("li");
-      const what = document.createElement("span");
-      what.className = "recent-what";
-      what.textContent = `${KIND[item.kind] || item.kind} ${item.number || ""}`;
-      const line = document.createElement("span");
-      line.className = "muted";
-      line.textContent = item.line.name;
-      const outcome = document.createElement("span");
-      outcome.className = `talk-badge outcome-${item.state}`;
-      outcome.textContent = item.state_label;
-      const when = document.createElement("time");
-      when.className = "muted";
-      when.dateTime = item.offered_at;
-      when.title = state.time_zone;
-      when.textContent = wallTime(item.offered_at);
-      li.append(what, " ", line, " ", outcome);
+      const li = activityRow(`${KIND[item.kind] || item.kind} ${item.number || ""}`, item.line.name);
+      li.append(" ", badge(item.state, item.state_label));
       if (item.ticket) {
         const ticket = document.createElement("a");
         ticket.href = cfg.ticketUrl.replace("/0/", `/${item.ticket}/`);
         ticket.textContent = `Ticket #${item.ticket}`;
         li.append(" ", ticket);
       }
-      li.append(" ", when);
+      li.append(" ", timeAt(item.offered_at, wallTime(item.offered_at)));
       return li;
     });
     if (!items.length) {
@@ -247,21 +262,7 @@
 
   function renderNotReached() {
     const items = (state.not_reached || []).map((item) => {
-      const li = document.createElement("li");
-      const what = document.createElement("span");
-      what.className = "recent-what";
-      what.textContent = item.number;
-      const line = document.createElement("span");
-      line.className = "muted";
-      line.textContent = item.line.name;
-      const result = document.createElement("span");
-      result.className = `talk-badge outcome-${item.result}`;
-      result.textContent = item.result_label;
-      const when = document.createElement("time");
-      when.className = "muted";
-      when.dateTime = item.ended_at;
-      when.title = state.time_zone;
-      when.textContent = wallTime(item.ended_at);
+      const li = activityRow(item.number, item.line.name);
       const later = document.createElement("button");
       later.type = "button";
       later.textContent = "Call later";
@@ -270,7 +271,7 @@
       later.setAttribute("aria-controls", "call-later");
       later.title = `Until ${wallTime(item.call_later_until)} (${state.time_zone} time)`;
       later.addEventListener("click", () => openLater({ requestId: item.callback_request_id, number: item.number, offerId: null }));
-      li.append(what, " ", line, " ", result, " ", when, " ", later);
+      li.append(" ", badge(item.result, item.result_label), " ", timeAt(item.ended_at, wallTime(item.ended_at)), " ", later);
       return li;
     });
     $("console-not-reached-card").hidden = !items.length;
@@ -279,19 +280,9 @@
 
   function renderScheduled() {
     const items = (state.scheduled || []).map((item) => {
-      const li = document.createElement("li");
-      const what = document.createElement("span");
-      what.className = "recent-what";
-      what.textContent = item.number;
-      const line = document.createElement("span");
-      line.className = "muted";
-      line.textContent = item.line.name;
-      const when = document.createElement("time");
-      when.dateTime = item.scheduled_for;
-      when.title = state.time_zone;
+      const li = activityRow(item.number, item.line.name);
       // The server writes it in the account's offset: its date and HH:MM are that wall time.
-      when.textContent = `${item.scheduled_for.slice(0, 10)} ${wallTime(item.scheduled_for)}`;
-      li.append(what, " ", line, " ", when);
+      li.append(" ", timeAt(item.scheduled_for, `${item.scheduled_for.slice(0, 10)} ${wallTime(item.scheduled_for)}`));
       return li;
     });
     $("console-scheduled-card").hidden = !items.length;
