@@ -7,34 +7,16 @@ the account, so the subdomain it is given plays no part.
 """
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 
 from talk.models import Call, QueueEntry
-from tests.conftest import new_token
 from tests.dashboards.history import History
 from tests.talk.calls_support import make_line
 
 zenpy = pytest.importorskip("zenpy")
-
-
-@pytest.fixture
-def zendesk(live_server, monkeypatch, acme, alice):
-    monkeypatch.setenv("ZENPY_FORCE_NETLOC", live_server.url.split("://", 1)[1])
-    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
-    # One kept-alive connection, so the live server handles the requests one after
-    # another on one thread (it shares this thread's SQLite connection). At the end
-    # the socket is closed and that thread allowed to finish before the server stops.
-    session = requests.Session()
-    yield zenpy.Zenpy(subdomain="acme", email=alice.email, token=new_token(acme, alice), session=session)
-    session.close()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
 
 
 @pytest.mark.django_db(transaction=True)
