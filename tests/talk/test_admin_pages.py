@@ -10,7 +10,7 @@ from talk.models import Greeting, Line
 from talk.selectors import lines as line_selectors
 from talk.services import lines as line_services
 from tests.isolation import assert_isolated, missing_id
-from tests.talk.factories import make_greeting, make_line, reload
+from tests.talk.factories import line_routing, make_greeting, make_group, make_line, reload
 
 
 @pytest.fixture
@@ -307,22 +307,9 @@ def test_regenerating_the_webhook_token_changes_the_urls(alice_client, line):  #
 
 
 # --- A line's groups (SPEC R14) ------------------------------------------------------
-def _group(account, name: str):
-    from supportcenter import services as core_services
-
-    with scope(account=account):
-        return core_services.group_create(account=account, actor=None, name=name)
-
-
-def _routing(line: Line) -> tuple[int | None, set[int]]:
-    with scope(account=line.account):
-        fresh = Line.objects.get(account=line.account, pk=line.pk)
-        return fresh.default_group_id, set(fresh.groups.values_list("pk", flat=True))
-
-
 def test_the_general_tab_edits_the_lines_groups_and_default_group(alice_client, line, acme, globex):  # SPEC R14
-    billing, sales = _group(acme, "Billing"), _group(acme, "Sales")
-    _group(globex, "Tokyo desk")
+    billing, sales = make_group(acme, "Billing"), make_group(acme, "Sales")
+    make_group(globex, "Tokyo desk")
     page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
     assert f'<input type="checkbox" name="groups" value="{billing.pk}"' in page and ">Billing</label>" not in page
     assert " Billing</label>" in page and " Sales</label>" in page and "Tokyo desk" not in page  # plain labels, own groups
@@ -333,7 +320,7 @@ def test_the_general_tab_edits_the_lines_groups_and_default_group(alice_client, 
         general_form(line, groups=[str(billing.pk)], default_group=str(sales.pk)),
     )
     assert response.status_code == 302
-    assert _routing(line) == (sales.pk, {billing.pk, sales.pk})  # the default joins the groups
+    assert line_routing(line) == (sales.pk, {billing.pk, sales.pk})  # the default joins the groups
     page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
     assert f'value="{billing.pk}" id="id_groups_0" checked' in page and f'value="{sales.pk}" id="id_groups_1" checked' in page
     assert f'<option value="{sales.pk}" selected>Sales</option>' in page
@@ -346,22 +333,22 @@ def test_the_general_tab_edits_the_lines_groups_and_default_group(alice_client, 
 
     # Unticking every group and choosing no default: the line routes to every agent again.
     assert alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line)).status_code == 302
-    assert _routing(line) == (None, set())
+    assert line_routing(line) == (None, set())
 
 
 def test_the_general_tab_refuses_groups_of_another_account(alice_client, line, acme, globex):  # SPEC R14, T3
-    billing, tokyo = _group(acme, "Billing"), _group(globex, "Tokyo desk")
+    billing, tokyo = make_group(acme, "Billing"), make_group(globex, "Tokyo desk")
     alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line, groups=[str(billing.pk)]))
     for data in ({"groups": [str(billing.pk), str(tokyo.pk)]}, {"default_group": str(tokyo.pk)},
                  {"groups": [str(missing_id())]}):
         response = alice_client.post(reverse("talk:line_detail", args=[line.pk]), general_form(line, name="Renamed", **data))
         assert response.status_code == 400, data
         assert line_services.GROUP_NOT_FOUND_MESSAGE in response.content.decode()
-    assert _routing(line) == (None, {billing.pk}) and reload(line).name == "Main line"
+    assert line_routing(line) == (None, {billing.pk}) and reload(line).name == "Main line"
 
 
 def test_a_new_line_takes_its_groups(alice_client, acme):  # SPEC R14
-    billing = _group(acme, "Billing")
+    billing = make_group(acme, "Billing")
     page = alice_client.get(reverse("talk:line_new")).content.decode()
     assert 'name="groups"' in page and 'name="default_group"' in page
     response = alice_client.post(reverse("talk:line_new"), {
@@ -371,12 +358,12 @@ def test_a_new_line_takes_its_groups(alice_client, acme):  # SPEC R14
     assert response.status_code == 302
     with scope(account=acme):
         line = Line.objects.get(account=acme, name="Billing line")
-    assert _routing(line) == (None, {billing.pk})
+    assert line_routing(line) == (None, {billing.pk})
 
 
 def test_without_groups_the_general_tab_points_to_the_groups_page(alice_client, line):
     page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
     assert f'No groups yet: <a href="{reverse("admin_groups")}">add groups</a>' in page
-    _group(line.account, "Billing")
+    make_group(line.account, "Billing")
     page = alice_client.get(reverse("talk:line_detail", args=[line.pk])).content.decode()
     assert "No groups yet" not in page

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from django_scopes import scope
 
-from supportcenter import services as core
 from talk import greetings_catalog as catalog
 from talk.models import AgentPresence, Line
 from tests.talk.calls_support import Phone, make_line, set_presence
+from tests.talk.factories import make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +21,8 @@ def _callback_prompt() -> str:
 
 
 def _routes_to_group_of(line: Line, *members, default: bool = False):
-    account = line.account
-    with scope(account=account):
-        group = core.group_create(account=account, actor=None, name="Phones")
-        for user in members:
-            core.group_membership_create(account=account, actor=None, group_id=group.pk, user_id=user.pk)
+    group = make_group(line.account, "Phones", *members)
+    with scope(account=line.account):
         if default:
             Line.objects.filter(pk=line.pk).update(default_group=group)
         else:

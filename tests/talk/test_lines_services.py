@@ -12,7 +12,7 @@ from talk.models import Greeting, Line
 from talk.selectors.lines import webhook_line
 from talk.services import lines as line_services
 from tests.isolation import missing_id
-from tests.talk.factories import make_greeting, make_line, reload
+from tests.talk.factories import line_routing, make_greeting, make_group, make_line, reload
 
 
 @pytest.fixture
@@ -368,40 +368,27 @@ def test_the_database_refuses_callback_on_a_digital_line_too(digital, acme):  # 
 
 
 # --- Groups (SPEC R14) ---------------------------------------------------------------
-def _group(account, name: str):
-    from supportcenter import services as core_services
-
-    with scope(account=account):
-        return core_services.group_create(account=account, actor=None, name=name)
-
-
-def _routing(line: Line) -> tuple[int | None, set[int]]:
-    with scope(account=line.account):
-        fresh = Line.objects.get(account=line.account, pk=line.pk)
-        return fresh.default_group_id, set(fresh.groups.values_list("pk", flat=True))
-
-
 def test_the_default_group_is_always_one_of_the_lines_groups(phone, acme):  # SPEC R14
-    billing, sales = _group(acme, "Billing"), _group(acme, "Sales")
+    billing, sales = make_group(acme, "Billing"), make_group(acme, "Sales")
     update(phone, groups=[sales.pk])
     update(phone, default_group=billing)  # a group or its id
-    assert _routing(phone) == (billing.pk, {billing.pk, sales.pk})
+    assert line_routing(phone) == (billing.pk, {billing.pk, sales.pk})
     update(phone, groups=[])  # the groups go, the default group stays
-    assert _routing(phone) == (billing.pk, {billing.pk})
+    assert line_routing(phone) == (billing.pk, {billing.pk})
     update(phone, default_group=None)  # no longer the default; still a group until the groups change
-    assert _routing(phone) == (None, {billing.pk})
+    assert line_routing(phone) == (None, {billing.pk})
     update(phone, groups=[])
-    assert _routing(phone) == (None, set())
+    assert line_routing(phone) == (None, set())
     created = make_line(acme, "Sales line", number="+14155550131", groups=[str(sales.pk)], default_group=str(billing.pk))
-    assert _routing(created) == (billing.pk, {billing.pk, sales.pk})
+    assert line_routing(created) == (billing.pk, {billing.pk, sales.pk})
 
 
 @pytest.mark.parametrize("field", ["groups", "default_group"])
 def test_it_refuses_groups_of_another_account_like_missing_ones_and_writes_nothing(phone, acme, globex, field):  # SPEC T3
-    billing, tokyo = _group(acme, "Billing"), _group(globex, "Tokyo desk")
+    billing, tokyo = make_group(acme, "Billing"), make_group(globex, "Tokyo desk")
     update(phone, groups=[billing.pk])
     for value in (tokyo.pk, missing_id(), "x", True, 0):
         error = refused(phone, name="Renamed", **{field: [billing.pk, value] if field == "groups" else value})
         assert (error.field, error.message) == (field, line_services.GROUP_NOT_FOUND_MESSAGE), value
-    assert _routing(phone) == (None, {billing.pk})
+    assert line_routing(phone) == (None, {billing.pk})
     assert reload(phone).name == "Main line"

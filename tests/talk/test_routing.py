@@ -16,6 +16,7 @@ from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Call, O
 from talk.services import offers as services
 from talk.services.callback_requests import callback_request_create
 from tests.talk.calls_support import ClientTransport, Phone, set_presence
+from tests.talk.factories import route_now, waiting_callback
 from tickets.models import Comment, Ticket
 
 ONLINE, AWAY, OFFLINE, TRANSFERS = "online", "away", "offline", "transfers_only"
@@ -38,22 +39,6 @@ def run(acme, django_capture_on_commit_callbacks):
     return runner
 
 
-def _route(acme, now=None):
-    with scope(account=acme):
-        return routing.route_account(acme, now=now)
-
-
-def _callback(acme, line, number, minutes_ago=0):
-    with scope(account=acme):
-        request = callback_request_create(line=line, number=number)
-        if minutes_ago:
-            entered = timezone.now() - timedelta(minutes=minutes_ago)
-            QueueEntry.objects.filter(pk=request.queue_entry_id).update(entered_at=entered)
-            CallbackRequest.objects.filter(pk=request.pk).update(queue_entered_at=entered)
-            request.refresh_from_db()
-        return request
-
-
 def _offers(acme, **filters):
     with scope(account=acme):
         return list(Offer.objects.filter(**filters).select_related("entry").order_by("created_at"))
@@ -72,17 +57,17 @@ def _comments(acme, ticket):
 def test_entries_are_offered_in_original_queue_order_one_per_free_agent(acme, main_line, bob, dave):  # SPEC R2
     phone = Phone(main_line)
     set_presence(acme, bob, ONLINE)
-    first = _callback(acme, main_line, "+14155550101", minutes_ago=5)
+    first = waiting_callback(main_line, "+14155550101", minutes_ago=5)
     live = phone.queued(from_="+14155550102")  # queued now, between the two callbacks
-    third = _callback(acme, main_line, "+14155550103")
+    third = waiting_callback(main_line, "+14155550103")
     set_presence(acme, dave, ONLINE)
-    made = _route(acme)
+    made = route_now(acme)
     assert len(made) == 2  # two free agents, two offers: no burst
     offered = {o.entry_id for o in made}
     with scope(account=acme):
         live_entry = QueueEntry.objects.get(call__provider_call_sid=live.call_sid)
     assert offered == {first.queue_entry_id, live_entry.pk} and third.queue_entry_id not in offered
-    assert _route(acme) == []  # idempotent: each agent holds one offer
+    assert route_now(acme) == []  # idempotent: each agent holds one offer
 
 
 def test_an_agent_holds_at_most_one_offer_and_away_or_busy_agents_wait(acme, main_line, bob, dave):  # SPEC R2, R7
@@ -90,17 +75,17 @@ def test_an_agent_holds_at_most_one_offer_and_away_or_busy_agents_wait(acme, mai
     set_presence(acme, dave, ONLINE)
     with scope(account=acme):
         AgentPresence.objects.filter(user=dave).update(busy=True)
-    _callback(acme, main_line, "+14155550101")
-    assert _route(acme) == []
+    waiting_callback(main_line, "+14155550101")
+    assert route_now(acme) == []
     set_presence(acme, bob, ONLINE)
-    [offer] = _route(acme)
+    [offer] = route_now(acme)
     assert offer.agent_id == bob.pk
 
 
 def test_decline_keeps_the_place_and_offers_the_next_agent(acme, main_line, bob, dave, run):  # SPEC R6
     set_presence(acme, bob, ONLINE)
-    request = _callback(acme, main_line, "+14155550101", minutes_ago=3)
-    [offer] = _route(acme)
+    request = waiting_callback(main_line, "+14155550101", minutes_ago=3)
+    [offer] = route_now(acme)
     set_presence(acme, dave, ONLINE)
     first_agent = offer.agent_id
     run(services.offer_decline, account=acme, offer_id=offer.pk, agent=bob if first_agent == bob.pk else dave)
@@ -114,8 +99,8 @@ def test_when_every_agent_declined_the_request_is_cancelled_with_a_ticket(acme, 
     set_presence(acme, bob, ONLINE)
     set_presence(acme, dave, ONLINE)
     set_presence(acme, alice, TRANSFERS)  # counts as declined (R7)
-    request = _callback(acme, main_line, "+14155550101")
-    _route(acme)
+    request = waiting_callback(main_line, "+14155550101")
+    route_now(acme)
     for _ in range(2):
         [offer] = _offers(acme, state=Offer.State.OFFERED)
         agent = bob if offer.agent_id == bob.pk else dave
@@ -130,8 +115,8 @@ def test_when_every_agent_declined_the_request_is_cancelled_with_a_ticket(acme, 
 
 def test_offline_agents_count_as_declined(acme, main_line, alice, bob, dave, run):  # SPEC R7
     set_presence(acme, bob, ONLINE)
-    request = _callback(acme, main_line, "+14155550101")  # alice and dave: no presence = offline
-    [offer] = _route(acme)
+    request = waiting_callback(main_line, "+14155550101")  # alice and dave: no presence = offline
+    [offer] = route_now(acme)
     run(services.offer_decline, account=acme, offer_id=offer.pk, agent=bob)
     with scope(account=acme):
         request.refresh_from_db()
@@ -141,23 +126,23 @@ def test_offline_agents_count_as_declined(acme, main_line, alice, bob, dave, run
 def test_an_unanswered_offer_times_out_and_cycles_to_the_next_agent(acme, main_line, bob, dave):  # SPEC R4
     set_presence(acme, bob, ONLINE)
     set_presence(acme, dave, ONLINE)
-    _callback(acme, main_line, "+14155550101")
-    [first] = _route(acme)
+    waiting_callback(main_line, "+14155550101")
+    [first] = route_now(acme)
     later = timezone.now() + timedelta(seconds=main_line.callback_offer_seconds + 1)
-    [second] = _route(acme, now=later)
+    [second] = route_now(acme, now=later)
     assert _offers(acme, pk=first.pk)[0].state == Offer.State.TIMED_OUT
     assert second.agent_id != first.agent_id
-    assert _route(acme, now=later) == []  # replaying the same pass changes nothing
+    assert route_now(acme, now=later) == []  # replaying the same pass changes nothing
 
 
 def test_a_request_expires_after_the_lines_expiry_with_a_ticket(acme, main_line, bob):  # SPEC R9
     set_presence(acme, bob, AWAY)
-    request = _callback(acme, main_line, "+14155550101")
-    _route(acme, now=timezone.now() + timedelta(minutes=59))
+    request = waiting_callback(main_line, "+14155550101")
+    route_now(acme, now=timezone.now() + timedelta(minutes=59))
     with scope(account=acme):
         request.refresh_from_db()
     assert request.state == CallbackRequest.State.PENDING
-    _route(acme, now=timezone.now() + timedelta(minutes=61))
+    route_now(acme, now=timezone.now() + timedelta(minutes=61))
     with scope(account=acme):
         request.refresh_from_db()
     assert (request.state, request.outcome) == ("expired", "expired")
@@ -167,8 +152,8 @@ def test_a_request_expires_after_the_lines_expiry_with_a_ticket(acme, main_line,
 
 def test_accepting_a_callback_places_the_call_and_records_it_on_one_ticket(acme, main_line, dave, run):  # SPEC R5, R11, R12
     set_presence(acme, dave, ONLINE)
-    request = _callback(acme, main_line, "+14155550101", minutes_ago=2)
-    [offer] = _route(acme)
+    request = waiting_callback(main_line, "+14155550101", minutes_ago=2)
+    [offer] = route_now(acme)
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
     with scope(account=acme):
         request.refresh_from_db()
@@ -192,8 +177,8 @@ def test_accepting_a_callback_places_the_call_and_records_it_on_one_ticket(acme,
 @pytest.mark.parametrize("number, outcome, words", [("+14155550404", "no_answer", "no answer"), ("+14155550486", "busy", "busy")])
 def test_a_customer_who_does_not_answer_is_not_retried_by_default(acme, main_line, dave, run, number, outcome, words):  # SPEC R10
     set_presence(acme, dave, ONLINE)
-    request = _callback(acme, main_line, number)
-    [offer] = _route(acme)
+    request = waiting_callback(main_line, number)
+    [offer] = route_now(acme)
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
     with scope(account=acme):
         request.refresh_from_db()
@@ -210,8 +195,8 @@ def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC
     acme.save(update_fields=["time_zone"])
     line = make_line(acme, callback_retry_attempts=1, callback_retry_interval_minutes=5)
     set_presence(acme, dave, ONLINE)
-    request = _callback(acme, line, "+14155550404")
-    [offer] = _route(acme)
+    request = waiting_callback(line, "+14155550404")
+    [offer] = route_now(acme)
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
     with scope(account=acme):
         assert [a.status for a in CallbackAttempt.objects.order_by("number")] == ["no_answer", "queued"]
@@ -229,8 +214,8 @@ def test_a_retry_policy_calls_again_after_its_interval(acme, dave, run):  # SPEC
 
 def test_an_offer_is_accepted_exactly_once(acme, main_line, dave, run):  # SPEC R5
     set_presence(acme, dave, ONLINE)
-    _callback(acme, main_line, "+14155550101")
-    [offer] = _route(acme)
+    waiting_callback(main_line, "+14155550101")
+    [offer] = route_now(acme)
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
     with pytest.raises(ServiceError) as second:
         run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)
@@ -240,11 +225,11 @@ def test_an_offer_is_accepted_exactly_once(acme, main_line, dave, run):  # SPEC 
 
 def test_a_timed_out_or_foreign_offer_cannot_be_accepted(acme, main_line, bob, dave, run):  # SPEC R5, R13
     set_presence(acme, bob, ONLINE)
-    _callback(acme, main_line, "+14155550101")
-    [offer] = _route(acme)
+    waiting_callback(main_line, "+14155550101")
+    [offer] = route_now(acme)
     with pytest.raises(ServiceError):
         run(services.offer_accept, account=acme, offer_id=offer.pk, agent=dave)  # not dave's
-    _route(acme, now=timezone.now() + timedelta(seconds=41))
+    route_now(acme, now=timezone.now() + timedelta(seconds=41))
     with pytest.raises(ServiceError):
         run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
 
@@ -252,7 +237,7 @@ def test_a_timed_out_or_foreign_offer_cannot_be_accepted(acme, main_line, bob, d
 def test_accepting_a_live_call_answers_it(acme, main_line, bob, run):  # SPEC R3, R5
     set_presence(acme, bob, ONLINE)
     live = Phone(main_line).queued()
-    [offer] = _route(acme)
+    [offer] = route_now(acme)
     assert offer.kind == "live"
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
     with scope(account=acme):
@@ -265,7 +250,7 @@ def test_a_hung_up_caller_is_not_offered(acme, main_line, bob):  # SPEC R2
     live = phone.queued()
     phone.hangup(live)
     set_presence(acme, bob, ONLINE)
-    assert _route(acme) == []
+    assert route_now(acme) == []
 
 
 def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_line, bob, run):  # SPEC R5, O1
@@ -279,7 +264,7 @@ def test_a_live_caller_from_the_simulator_is_connected_to_the_agent(acme, main_l
                                           urls=line_webhook_urls(line=main_line), transport=ClientTransport())
         row.refresh_from_db()
         runner.simulator_call_act(account=acme, row=row, action="silence", transport=ClientTransport())  # into the queue
-    [offer] = _route(acme)
+    [offer] = route_now(acme)
     run(services.offer_accept, account=acme, offer_id=offer.pk, agent=bob)
     with scope(account=acme):
         row.refresh_from_db()
@@ -303,7 +288,7 @@ def test_queue_counts_count_each_kind_once(acme, main_line):  # SPEC R13, D1
     phone = Phone(main_line)
     phone.queued(from_="+14155550102")
     phone.queued(from_="+14155550103")
-    _callback(acme, main_line, "+14155550101")
+    waiting_callback(main_line, "+14155550101")
     with scope(account=acme):
         [row] = queue_counts(account=acme)
     assert (row["calls_waiting"], row["callbacks_waiting"]) == (2, 1)

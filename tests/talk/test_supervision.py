@@ -19,14 +19,13 @@ from callsim import gateway
 from supportcenter import services as core
 from supportcenter.errors import ServiceError
 from supportcenter.models import AuditEntry, Membership
-from talk import routing
 from talk.models import AgentPresence, CallbackAttempt, CallbackRequest, Offer, QueueEntry
 from talk.services import offers as offer_services
 from talk.services import supervision
-from talk.services.callback_requests import callback_request_create
 from tests.conftest import make_account, make_member
 from tests.postgres import needs_postgresql
 from tests.talk.calls_support import ClientTransport, make_line, set_presence
+from tests.talk.factories import route_now, waiting_callback
 from tickets.models import Comment
 
 ONLINE, OFFLINE = AgentPresence.Status.ONLINE, AgentPresence.Status.OFFLINE
@@ -37,22 +36,6 @@ Request = CallbackRequest.State
 def inline_tasks(settings, monkeypatch):
     settings.TASKS_SYNC = True
     monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
-
-
-def _callback(line, number, minutes_ago=0):
-    with scope(account=line.account):
-        request = callback_request_create(line=line, number=number)
-        if minutes_ago:
-            entered = timezone.now() - timedelta(minutes=minutes_ago)
-            QueueEntry.objects.filter(pk=request.queue_entry_id).update(entered_at=entered)
-            CallbackRequest.objects.filter(pk=request.pk).update(queue_entered_at=entered)
-        request.refresh_from_db()
-        return request
-
-
-def _route(account, now=None):
-    with scope(account=account):
-        return routing.route_account(account, now=now)
 
 
 def _fresh(request):
@@ -67,7 +50,7 @@ def _offers(account, **filters):
 
 def _open_offers(account):
     """The open offers, after a pass (creating a request already woke one, after commit)."""
-    _route(account)
+    route_now(account)
     return _offers(account, state=Offer.State.OFFERED)
 
 
@@ -85,7 +68,7 @@ def _supervisor(account, user):
 def test_cancel_closes_the_entry_withdraws_the_offer_and_comments_the_reason(acme, alice, bob, main_line):
     # SPEC S2: cancel with a reason → cancelled, the reason an internal comment on its (new) ticket.
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550121")
+    request = waiting_callback(main_line, "+14155550121")
     [offer] = _open_offers(acme)
     cancelled = _act(supervision.callback_cancel, acme, request_id=request.pk, actor=alice,
                      reason="The customer called back by email.")
@@ -107,7 +90,7 @@ def test_cancel_closes_the_entry_withdraws_the_offer_and_comments_the_reason(acm
 
 def test_cancel_by_the_caller_needs_no_reason(acme, main_line):
     # SPEC C13: the caller's own cancel (actor None, by caller).
-    request = _callback(main_line, "+14155550122")
+    request = waiting_callback(main_line, "+14155550122")
     done = _act(supervision.callback_cancel, acme, request_id=request.pk, actor=None, reason="",
                 by=CallbackRequest.CancelledBy.CALLER)
     assert done.cancelled_by == CallbackRequest.CancelledBy.CALLER
@@ -115,7 +98,7 @@ def test_cancel_by_the_caller_needs_no_reason(acme, main_line):
 
 
 def test_cancel_refusals_change_nothing(acme, alice, bob, main_line):
-    request = _callback(main_line, "+14155550123")
+    request = waiting_callback(main_line, "+14155550123")
     with pytest.raises(ServiceError) as refused:  # an agent is not a supervisor
         _act(supervision.callback_cancel, acme, request_id=request.pk, actor=bob, reason="no")
     assert refused.value.code == "read_only"
@@ -134,7 +117,7 @@ def test_cancel_refusals_change_nothing(acme, alice, bob, main_line):
 
 def test_an_accepted_request_cannot_be_cancelled_or_changed(acme, alice, bob, main_line):
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550124")
+    request = waiting_callback(main_line, "+14155550124")
     [offer] = _open_offers(acme)
     with scope(account=acme):
         offer_services.offer_accept(account=acme, offer_id=offer.pk, agent=bob)
@@ -156,8 +139,8 @@ def test_an_accepted_request_cannot_be_cancelled_or_changed(acme, alice, bob, ma
 # --- schedule (R16) ------------------------------------------------------------------------
 def test_a_scheduled_callback_leaves_the_queue_until_its_time_then_goes_first(acme, alice, bob, main_line):
     # SPEC R16: out of the queue until its time, then offered ahead of earlier callers.
-    older = _callback(main_line, "+14155550131", minutes_ago=30)
-    scheduled = _callback(main_line, "+14155550132", minutes_ago=5)
+    older = waiting_callback(main_line, "+14155550131", minutes_ago=30)
+    scheduled = waiting_callback(main_line, "+14155550132", minutes_ago=5)
     when = timezone.now() + timedelta(minutes=10)
     done = _act(supervision.callback_reschedule, acme, request_id=scheduled.pk, actor=alice, scheduled_for=when)
     assert done.scheduled_for == when
@@ -170,12 +153,12 @@ def test_a_scheduled_callback_leaves_the_queue_until_its_time_then_goes_first(ac
     dave = make_member(acme, "dave@acme.test", "Dave", "agent")
     set_presence(acme, dave, ONLINE)
     # At its time it goes ahead of the older one (R16), though that one waited longer.
-    offers = _route(acme, now=when + timedelta(seconds=1))
+    offers = route_now(acme, now=when + timedelta(seconds=1))
     assert [o.entry_id for o in offers] == [scheduled.queue_entry_id]
 
 
 def test_reschedule_refuses_past_and_far_times(acme, alice, main_line):
-    request = _callback(main_line, "+14155550133")
+    request = waiting_callback(main_line, "+14155550133")
     for when, message in ((timezone.now() - timedelta(minutes=1), supervision.PAST_TIME_MESSAGE),
                           (timezone.now() + timedelta(days=31), supervision.TOO_FAR_MESSAGE)):
         with pytest.raises(ServiceError) as refused:
@@ -187,7 +170,7 @@ def test_reschedule_refuses_past_and_far_times(acme, alice, main_line):
 def test_an_agent_calls_later_from_an_offer_and_gets_it_assigned(acme, bob, main_line):
     # Issue 16 item 4: "Call later" on an offer → scheduled, assigned to that agent.
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550134")
+    request = waiting_callback(main_line, "+14155550134")
     [offer] = _open_offers(acme)
     when = timezone.now() + timedelta(minutes=5)
     done = _act(supervision.callback_reschedule, acme, request_id=request.pk, actor=bob, scheduled_for=when)
@@ -195,12 +178,12 @@ def test_an_agent_calls_later_from_an_offer_and_gets_it_assigned(acme, bob, main
     with scope(account=acme):
         assert Offer.objects.get(pk=offer.pk).state == Offer.State.WITHDRAWN
     assert _open_offers(acme) == []
-    [again] = _route(acme, now=when + timedelta(seconds=2))
+    [again] = route_now(acme, now=when + timedelta(seconds=2))
     assert again.agent_id == bob.pk
 
 
 def test_an_agent_may_not_reschedule_what_is_not_theirs(acme, bob, main_line):
-    request = _callback(main_line, "+14155550135")
+    request = waiting_callback(main_line, "+14155550135")
     with pytest.raises(ServiceError) as refused:
         _act(supervision.callback_reschedule, acme, request_id=request.pk, actor=bob,
              scheduled_for=timezone.now() + timedelta(minutes=5))
@@ -210,7 +193,7 @@ def test_an_agent_may_not_reschedule_what_is_not_theirs(acme, bob, main_line):
 
 def test_an_agent_calls_later_after_no_answer(acme, bob, main_line):
     # Issue 16 item 4: after a no-answer the failed request becomes a scheduled one for that agent.
-    request = _callback(main_line, "+14155550136")
+    request = waiting_callback(main_line, "+14155550136")
     now = timezone.now()
     with scope(account=acme):
         QueueEntry.objects.filter(pk=request.queue_entry_id).update(state=QueueEntry.State.SERVED, left_at=now)
@@ -228,20 +211,20 @@ def test_an_agent_calls_later_after_no_answer(acme, bob, main_line):
 # --- assign (R15) --------------------------------------------------------------------------
 def test_the_assignee_is_offered_it_alone_for_the_offer_time_then_anyone(acme, alice, bob, main_line):
     dave = make_member(acme, "dave@acme.test", "Dave", "agent")
-    request = _callback(main_line, "+14155550141")
+    request = waiting_callback(main_line, "+14155550141")
     done = _act(supervision.callback_assign, acme, request_id=request.pk, actor=alice, assignee_id=dave.pk)
     assert done.assignee_id == dave.pk and done.assigned_at is not None
     set_presence(acme, bob, ONLINE)
     assert _open_offers(acme) == []  # only dave, who is offline, during the window
     window_end = done.assigned_at + timedelta(seconds=main_line.callback_offer_seconds)
-    [offer] = _route(acme, now=window_end + timedelta(seconds=1))
+    [offer] = route_now(acme, now=window_end + timedelta(seconds=1))
     assert offer.agent_id == bob.pk
 
 
 def test_assigning_withdraws_another_agents_offer_and_offers_the_assignee(acme, alice, bob, main_line):
     dave = make_member(acme, "dave@acme.test", "Dave", "agent")
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550142")
+    request = waiting_callback(main_line, "+14155550142")
     [offer] = _open_offers(acme)
     assert offer.agent_id == bob.pk
     set_presence(acme, dave, ONLINE)
@@ -253,7 +236,7 @@ def test_assigning_withdraws_another_agents_offer_and_offers_the_assignee(acme, 
 
 
 def test_assign_refuses_an_agent_of_another_account_like_a_missing_one(acme, globex, alice, charlie, main_line):
-    request = _callback(main_line, "+14155550143")
+    request = waiting_callback(main_line, "+14155550143")
     messages = []
     for assignee_id in (charlie.pk, 2**53 + 17):
         with pytest.raises(ServiceError) as refused:
@@ -271,7 +254,7 @@ def test_move_to_another_line_and_groups_reroutes(acme, alice, bob, main_line):
         sales = core.group_create(account=acme, actor=None, name="Sales")
         core.group_membership_create(account=acme, actor=None, group_id=sales.pk, user_id=dave.pk)
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550151")
+    request = waiting_callback(main_line, "+14155550151")
     [offer] = _open_offers(acme)
     assert offer.agent_id == bob.pk
     set_presence(acme, dave, ONLINE)
@@ -288,7 +271,7 @@ def test_move_refuses_another_accounts_line_or_group_like_a_missing_one(acme, gl
     foreign_line = make_line(globex, name="Globex line", number="+14155550188")
     with scope(account=globex):
         foreign_group = core.group_create(account=globex, actor=None, name="Theirs")
-    request = _callback(main_line, "+14155550152")
+    request = waiting_callback(main_line, "+14155550152")
     for kwargs, field in (({"line_id": foreign_line.pk}, "phone_number_id"), ({"line_id": 2**53 + 5}, "phone_number_id"),
                           ({"group_ids": [foreign_group.pk]}, "group_ids"), ({"group_ids": [2**53 + 5]}, "group_ids")):
         with pytest.raises(ServiceError) as refused:
@@ -317,7 +300,7 @@ def test_an_action_racing_an_accept_has_one_winner(action):  # SPEC S2: re-check
     line = make_line(account)
     set_presence(account, agent, ONLINE)
     for round_ in range(6):
-        request = _callback(line, f"+1415555{round_:04d}")
+        request = waiting_callback(line, f"+1415555{round_:04d}")
         offers = _open_offers(account)
         assert len(offers) == 1
         barrier = threading.Barrier(2)
@@ -373,7 +356,7 @@ def test_the_router_learns_when_a_callback_becomes_due_or_a_turn_ends(acme, alic
     from talk.selectors.routing import supervision_due_accounts, supervision_next_time
 
     now = timezone.now()
-    request = _callback(main_line, "+14155550191")
+    request = waiting_callback(main_line, "+14155550191")
     assert supervision_next_time(now) is None
     when = now + timedelta(minutes=10)
     _act(supervision.callback_reschedule, acme, request_id=request.pk, actor=alice, scheduled_for=when)
@@ -389,9 +372,9 @@ def test_the_router_learns_when_a_callback_becomes_due_or_a_turn_ends(acme, alic
 
 
 def test_due_scheduled_callbacks_go_by_their_time(acme, alice, bob, main_line):  # SPEC R16
-    first = _callback(main_line, "+14155550192", minutes_ago=20)
-    second = _callback(main_line, "+14155550193", minutes_ago=10)
-    live_order = _callback(main_line, "+14155550194", minutes_ago=30)
+    first = waiting_callback(main_line, "+14155550192", minutes_ago=20)
+    second = waiting_callback(main_line, "+14155550193", minutes_ago=10)
+    live_order = waiting_callback(main_line, "+14155550194", minutes_ago=30)
     now = timezone.now()
     _act(supervision.callback_reschedule, acme, request_id=first.pk, actor=alice, scheduled_for=now + timedelta(minutes=6))
     _act(supervision.callback_reschedule, acme, request_id=second.pk, actor=alice, scheduled_for=now + timedelta(minutes=5))
@@ -399,7 +382,7 @@ def test_due_scheduled_callbacks_go_by_their_time(acme, alice, bob, main_line): 
     later = now + timedelta(minutes=7)
     order = []
     for _ in range(3):
-        [offer] = _route(acme, now=later)
+        [offer] = route_now(acme, now=later)
         order.append(offer.entry_id)
         with scope(account=acme):
             offer_services.offer_decline(account=acme, offer_id=offer.pk, agent=bob)
@@ -410,7 +393,7 @@ def test_due_scheduled_callbacks_go_by_their_time(acme, alice, bob, main_line): 
 def test_a_supervisor_holding_the_offer_calls_later_for_themselves(acme, bob, main_line):
     _supervisor(acme, bob)
     set_presence(acme, bob, ONLINE)
-    request = _callback(main_line, "+14155550195")
+    request = waiting_callback(main_line, "+14155550195")
     _open_offers(acme)
     done = _act(supervision.callback_reschedule, acme, request_id=request.pk, actor=bob,
                 scheduled_for=timezone.now() + timedelta(minutes=5))
