@@ -154,6 +154,21 @@ def _group_save(*, account: Account, group: Group) -> None:
         raise ServiceError(GROUP_NAME_TAKEN_MESSAGE, field="name", code="taken") from None
 
 
+def groups_for_use(*, account: Account, group_ids, field: str, message: str = GROUP_NOT_FOUND_MESSAGE) -> list[Group]:
+    """The groups of ``account`` with these ids, for a write that names them (a line's
+    routing groups, a callback request's own): locked (``FOR NO KEY UPDATE``, in id order)
+    until the transaction ends, so :func:`group_delete`, which refuses a group in use, waits
+    for that write and then sees it. An id of no group of ``account`` (another account's
+    too: SPEC T3) is refused, naming ``field``. Call inside a transaction."""
+    ids = sorted(set(group_ids))
+    if not all(0 < group_id < 2**63 for group_id in ids):
+        raise ServiceError(message, field=field)
+    found = list(Group.objects.filter(account=account, pk__in=ids).order_by("pk").select_for_update(no_key=True))
+    if len(found) != len(ids):
+        raise ServiceError(message, field=field)
+    return found
+
+
 @transaction.atomic
 def group_create(
     *, account: Account, actor: User | None, name: str, description: str = "", default: bool = False

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from supportcenter import services as core_services
 from supportcenter.audit import audit_record
 from supportcenter.db import advisory_xact_lock, atomic_with_retry
 from supportcenter.errors import ServiceError
@@ -50,7 +51,6 @@ from tickets.models import Ticket, Via
 ALREADY_WAITING_MESSAGE = "A callback to this number is already waiting on this line."
 UNKNOWN_LINE_MESSAGE = "There is no such phone number (line) in this account."
 UNKNOWN_GROUP_MESSAGE = "Each of group_ids must be a group of this account; one is not."
-MAX_GROUP_ID = 2**63 - 1
 RATE_LIMITED_MESSAGE = "Too many callback requests: at most 30 per 10 minutes per account."
 # SPEC A3: the reference allows 30 callback requests per 10 minutes per account.
 API_CALLBACK_LIMIT = 30
@@ -154,18 +154,11 @@ class CallbackRateLimited(ServiceError):
         self.retry_after = retry_after
 
 
-def _groups_named(account: Account, group_ids: Sequence[int]) -> list[Group]:
-    """The account's groups of ``group_ids``, locked against their deletion until this
-    transaction ends (group_delete refuses a group an open request names, R14), in id
-    order like the line service's; another account's id is refused exactly as a missing
-    one (T3)."""
-    wanted = list(dict.fromkeys(group_ids))
-    found = {group.pk: group for group in Group.objects.select_for_update(no_key=True)
-             .filter(account=account, pk__in=[g for g in wanted if 0 < g <= MAX_GROUP_ID]).order_by("pk")}
-    for group_id in wanted:
-        if group_id not in found:
-            raise ServiceError(UNKNOWN_GROUP_MESSAGE, field="group_ids")
-    return [found[group_id] for group_id in wanted]
+def groups_named(account: Account, group_ids: Sequence[int]) -> list[Group]:
+    """The account's groups a request names (its own ``group_ids``, R14), locked against their
+    deletion until this transaction ends; another account's id is refused as a missing one."""
+    return core_services.groups_for_use(account=account, group_ids=group_ids, field="group_ids",
+                                        message=UNKNOWN_GROUP_MESSAGE)
 
 
 @atomic_with_retry
@@ -189,7 +182,7 @@ def callback_request_create_by_api(*, account: Account, line_id: int, number: st
     line = access_line(account=account, line_id=line_id)
     if line is None:  # another account's line answers exactly like a missing one (T3)
         raise ServiceError(UNKNOWN_LINE_MESSAGE, field="phone_number_id")
-    groups = _groups_named(account, group_ids or ())
+    groups = groups_named(account, group_ids or ())
     return callback_request_create(line=line, number=number, actor=actor, groups=groups)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
+from supportcenter import services as core_services
 from supportcenter.audit import audit_record
 from supportcenter.errors import ServiceError
 from supportcenter.models import LANGUAGE_CHOICES, Account, Group, User
@@ -153,9 +154,9 @@ def _group_id(value: Any, *, field: str) -> int:
 def _groups(*, account: Account, value: Any, field: str) -> list[Group]:
     """The groups of ``account`` that ``value`` names (ids or groups), or a refusal naming ``field``.
 
-    Scoped by account: another account's group answers exactly like a missing one (SPEC T3).
-    The rows are locked until the line is saved, so deleting one of them waits for this
-    write and then finds the line using it (the group services refuse a group in use).
+    Scoped and locked by ``supportcenter.services.groups_for_use``: another account's group
+    answers like a missing one; deleting one of them waits for this write, then finds the
+    line using it.
     """
     if value is None:
         return []
@@ -164,14 +165,7 @@ def _groups(*, account: Account, value: Any, field: str) -> list[Group]:
     ids = {_group_id(item, field=field) for item in value}
     if len(ids) > MAX_LINE_GROUPS:
         raise ServiceError(TOO_MANY_GROUPS_MESSAGE.format(limit=MAX_LINE_GROUPS), field=field)
-    if not all(0 < group_id < 2**63 for group_id in ids):
-        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
-    found = list(
-        Group.objects.filter(account=account, pk__in=ids).order_by("pk").select_for_update(no_key=True)
-    )
-    if len(found) != len(ids):
-        raise ServiceError(GROUP_NOT_FOUND_MESSAGE, field=field)
-    return found
+    return core_services.groups_for_use(account=account, group_ids=ids, field=field, message=GROUP_NOT_FOUND_MESSAGE)
 
 
 def _default_group(*, account: Account, value: Any) -> Group | None:

@@ -34,7 +34,7 @@ from talk.services.callback_requests import (
     callback_request_create_by_api,
     ALREADY_WAITING_MESSAGE,
     UNKNOWN_LINE_MESSAGE,
-    _groups_named,
+    groups_named,
     callback_request_note,
 )
 from talk.services.queue import offers_withdraw, queue_entry_close
@@ -329,7 +329,7 @@ def callback_move(*, account: Account, request_id: int, actor: User | None, line
             raise ServiceError(UNKNOWN_LINE_MESSAGE, field="phone_number_id")
     groups = None
     if group_ids is not KEEP:
-        groups = _groups_named(account, group_ids or ())
+        groups = groups_named(account, group_ids or ())
     request = _request(account, request_id)
     now = timezone.now()
     if request.state != Request.PENDING:
