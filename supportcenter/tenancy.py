@@ -8,6 +8,7 @@ Pages also run in the account's time zone (docs/conventions.md, "Times").
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_scopes import scope, scopes_disabled
 
 from supportcenter import tokens
@@ -32,6 +34,16 @@ def account_zone(account: Account) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         # A name in the choices that this host's tz database lacks: UTC, and labelled so.
         return ZoneInfo("UTC")
+
+
+def account_wall_time(text: str, account: Account) -> datetime:
+    """A time a person typed (a ``datetime-local`` field: ``2026-12-01T10:00``) read as the
+    account's wall time, as an aware datetime; an explicit offset is honoured. ValueError
+    when it is not a date and time."""
+    moment = parse_datetime(text.strip())  # ValueError for a well-formed but impossible date
+    if moment is None:
+        raise ValueError(text)
+    return timezone.make_aware(moment, account_zone(account)) if timezone.is_naive(moment) else moment
 
 
 def subdomain_from_host(host: str) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -33,7 +33,7 @@ from supportcenter.auth import member_required
 from supportcenter.errors import ServiceError
 from supportcenter.models import Group
 from supportcenter.selectors import access_group
-from supportcenter.tenancy import account_zone, membership_of, not_found
+from supportcenter.tenancy import account_wall_time, account_zone, membership_of, not_found
 from talk.models import CallbackRequest, Line
 from talk.selectors.lines import access_line
 from talk.selectors.supervision import (
@@ -273,16 +273,12 @@ def callback_assign(request: HttpRequest, request_id: int) -> HttpResponse:
 
 def parse_local_time(value: str, account) -> datetime | None:
     """A ``datetime-local`` value (the account's wall time) as an aware time; None if empty."""
-    value = value.strip()
-    if not value:
+    if not value.strip():
         return None
     try:
-        local = datetime.fromisoformat(value)
+        return account_wall_time(value, account)
     except ValueError:
         raise FormError(SCHEDULED_MALFORMED_MESSAGE) from None
-    if local.tzinfo is not None:
-        raise FormError(SCHEDULED_MALFORMED_MESSAGE)
-    return local.replace(tzinfo=account_zone(account)).astimezone(dt_timezone.utc)
 
 
 @require_POST

@@ -9,14 +9,11 @@ own offer or a callback they just could not reach, re-checked here and by the se
 """
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -28,7 +25,7 @@ from supportcenter.api_errors import RecordInvalid
 from supportcenter.auth import member_required
 from supportcenter.bodies import BodySerializer
 from supportcenter.errors import ServiceError
-from supportcenter.tenancy import account_zone
+from supportcenter.tenancy import account_wall_time, account_zone
 from talk.console import selectors
 from talk.models import AgentPresence
 from talk.services.agents import agent_device_set
@@ -46,17 +43,6 @@ class CallLaterInput(BodySerializer):
     assign_to_me = serializers.BooleanField(required=False, default=True)
 
 
-def _local_time(text: str, zone: ZoneInfo) -> datetime:
-    """What a datetime-local field sends is the account's wall time; an offset is honoured."""
-    try:
-        moment = parse_datetime(text.strip())
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise RecordInvalid({"scheduled_for": [serializers.ErrorDetail(TIME_FORMAT_MESSAGE, code="invalid")]})
-    return timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment
-
-
 class CallLaterView(APIView):
     """``POST``: "Call later" (R16): the agent's offered callback, or one they just could not
     reach, is scheduled for a time (up to 30 days ahead) and, by default, assigned to them.
@@ -70,7 +56,10 @@ class CallLaterView(APIView):
         data = body.validated_data
         account, agent = request.account, request.user
         zone = account_zone(account)
-        when = _local_time(data["scheduled_for"], zone)
+        try:  # the account's wall time (what a datetime-local field sends); an offset is honoured
+            when = account_wall_time(data["scheduled_for"], account)
+        except ValueError:
+            raise RecordInvalid({"scheduled_for": [serializers.ErrorDetail(TIME_FORMAT_MESSAGE, code="invalid")]}) from None
         callback = selectors.access_agent_callback(account=account, agent=agent, request_id=data["callback_request_id"])
         if callback is None:
             raise Http404
