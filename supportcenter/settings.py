@@ -256,6 +256,10 @@ STATIC_ROOT = Path(env_str("SC_STATIC_ROOT", str(BASE_DIR / ("staticfiles" if PR
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Uploaded and fetched files (callers' recordings, SPEC C14): never served from here directly,
+# only through the product's authenticated views.
+MEDIA_ROOT = Path(env_str("SC_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from talk import admin_views, supervision_views as supervision
+from talk import admin_views, recording_views, supervision_views as supervision
 from talk.api import availabilities, callback_requests, greetings, offers, phone_numbers, voice_settings
 from talk.console import views as console
 from talk.webhooks import callback_views, views as webhooks
@@ -45,6 +45,11 @@ supervisors = [
     path("talk/queue/callbacks/<int:request_id>/move/", supervision.callback_move, name="queue_move"),
 ]
 
+# A caller's recorded name and reason (SPEC C14), for the offer, the queue page and the ticket.
+recordings = [
+    path("talk/recordings/<int:request_id>.wav", recording_views.recording_audio, name="recording_audio"),
+]
+
 VOICE = "api/v2/channels/voice"
 api_v2 = [
     path(f"{VOICE}/phone_numbers.json", phone_numbers.PhoneNumberListView.as_view(), name="api_phone_numbers"),
@@ -59,6 +64,8 @@ api_v2 = [
          name="api_callback_request"),
     path(f"{VOICE}/callback_requests/<int:request_id>/cancel.json",
          callback_requests.CallbackRequestCancelView.as_view(), name="api_callback_request_cancel"),
+    path(f"{VOICE}/callback_requests/<int:request_id>/recording.wav",
+         recording_views.RecordingAudioApiView.as_view(), name="api_callback_request_recording"),
     path(f"{VOICE}/availabilities/<int:user_id>.json", availabilities.AvailabilityView.as_view(),
          name="api_availability"),
     path(f"{VOICE}/offers/current.json", offers.CurrentOfferView.as_view(), name="api_offer_current"),
@@ -78,6 +85,8 @@ provider_webhooks = [
     path(f"{HOOKS}/menu/", webhooks.menu, name="webhook_menu"),
     path(f"{HOOKS}/number/", webhooks.number, name="webhook_number"),
     path(f"{HOOKS}/confirm/", webhooks.confirm, name="webhook_confirm"),
+    path(f"{HOOKS}/recorded/", webhooks.recorded, name="webhook_recorded"),
+    path(f"{HOOKS}/recording-status/", webhooks.recording_status, name="webhook_recording_status"),
     path(f"{HOOKS}/queue-exit/", webhooks.queue_exit, name="webhook_queue_exit"),
     path(f"{HOOKS}/callback/agent/", callback_views.cb_agent, name="webhook_cb_agent"),
     path(f"{HOOKS}/callback/dial-done/", callback_views.cb_dial_done, name="webhook_cb_dial_done"),
@@ -85,4 +94,4 @@ provider_webhooks = [
     path(f"{HOOKS}/connect/", callback_views.connect_agent, name="webhook_connect_agent"),
 ]
 
-urlpatterns: list = admin_center + agent_console + supervisors + api_v2 + provider_webhooks
+urlpatterns: list = admin_center + agent_console + supervisors + recordings + api_v2 + provider_webhooks

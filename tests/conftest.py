@@ -82,6 +82,12 @@ def _route_without_routers(settings) -> None:
     settings.ROUTE_NOTIFY = False
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory) -> None:
+    """Stored files (callers' recordings, SPEC C14) go to a directory of this test's own."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 def redis_available() -> bool:
     return bool(settings.REDIS_URL) and _reachable(settings.REDIS_URL, 6379)
 

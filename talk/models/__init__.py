@@ -4,6 +4,7 @@ from talk.models.calls import Call, CallbackAttempt, CallbackRequest, QueueEntry
 from talk.models.greetings import Greeting
 from talk.models.jobs import ProviderJob
 from talk.models.lines import Line
+from talk.models.recordings import CallerRecording
 from talk.models.routing import Offer
 from talk.models.telephony import TelephonySettings
 
@@ -12,6 +13,7 @@ __all__ = [
     "Call",
     "CallbackAttempt",
     "CallbackRequest",
+    "CallerRecording",
     "Greeting",
     "Line",
     "Offer",

@@ -19,11 +19,12 @@ class ProviderJob(models.Model):
     class Kind(models.TextChoices):
         PLACE_ATTEMPT = "place_attempt", "Place a callback attempt"
         CONNECT_LIVE_CALL = "connect_live_call", "Connect a live caller to their agent"
+        FETCH_RECORDING = "fetch_recording", "Copy a caller's recording into storage"
 
     id = models.BigAutoField(primary_key=True)  # the order among jobs due at the same time
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    object_id = models.BigIntegerField(help_text="The attempt's or the offer's id")
+    object_id = models.BigIntegerField(help_text="The attempt's, the offer's or the recording's id")
     run_at = models.DateTimeField(default=timezone.now)
     taken_until = models.DateTimeField(null=True, blank=True, help_text="A dialer's lease on it")
     failures = models.PositiveSmallIntegerField(default=0)

@@ -88,6 +88,8 @@ class Line(TenantModel):
     callback_capture_on_first_key = models.BooleanField(default=True)
     # C12 (beyond): tell queued callers their position and an estimated wait. Off by default.
     announce_queue_position = models.BooleanField(default=False)
+    # C14 (beyond): after confirming, the caller says their name and reason (recorded). Off by default.
+    callback_record_name = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,6 +6,9 @@ from django.db import models
 from supportcenter.models import TenantModel
 
 
+DEFAULT_RECORDING_RETENTION_DAYS = 30
+
+
 class TelephonySettings(TenantModel):
     """One row per account, created on demand.
 
@@ -24,6 +27,8 @@ class TelephonySettings(TenantModel):
     twilio_auth_token_encrypted = models.TextField(blank=True, editable=False)
     twilio_auth_token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     simulator_auth_token_encrypted = models.TextField(blank=True, editable=False)
+    # SPEC C14: days a caller's recording is kept once its callback request is over.
+    recording_retention_days = models.PositiveSmallIntegerField(default=DEFAULT_RECORDING_RETENTION_DAYS)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -251,3 +251,15 @@ def status(request: HttpRequest, line: Line) -> str:
             duration = None
         services.call_ended(call=call, status=status_value, duration_seconds=duration)
     return twiml.empty()
+
+
+@twilio_webhook(idempotent=True)
+def recorded(request: HttpRequest, line: Line) -> str:
+    """The Record action (C14): the caller finished their name and reason."""
+    return twiml.goodbye(message=line_greeting(line=line, category=Category.REQUEST_CONFIRMED))
+
+
+@twilio_webhook(idempotent=True)
+def recording_status(request: HttpRequest, line: Line) -> str:
+    """The recording status callback (C14): the provider's copy is ready (or absent)."""
+    return twiml.empty()
