@@ -25,10 +25,11 @@ API_VERSION = "2010-04-01"
 # Verbs Twilio accepts in each context (its TwiML reference): a queue's wait
 # document may only hold these seven, a Gather only speech and pauses.
 ALLOWED_VERBS: dict[str, frozenset[str]] = {
-    "call": frozenset({"Say", "Play", "Pause", "Gather", "Enqueue", "Redirect", "Dial", "Hangup", "Reject"}),
+    "call": frozenset({"Say", "Play", "Pause", "Gather", "Enqueue", "Redirect", "Dial", "Hangup", "Reject", "Record"}),
     "wait": frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}),
     "gather": frozenset({"Say", "Play", "Pause"}),
 }
+RECORDED_SECONDS = 2  # what the simulated caller says at a <Record>: a generated clip (callsim.audio)
 MAX_REDIRECTS = 20  # a Redirect loop with no input is a bug in the answer, not a call
 
 
@@ -214,6 +215,9 @@ class SimulatedCall:
             elif name == "Dial":
                 if self._dial(transport, verb, base_url, depth):
                     return
+            elif name == "Record":
+                if self._record(transport, verb, base_url, depth):
+                    return
             elif name in ("Hangup", "Reject"):
                 self._note(name.lower(), "")
                 if self.queue is not None:
@@ -241,6 +245,29 @@ class SimulatedCall:
         params = {"DialCallStatus": status, "DialCallSid": new_sid("CA"), "DialCallDuration": str(seconds)}
         self._request_and_run(transport, urljoin(base_url, action), verb.get("method", "POST").upper(), params, "call", depth + 1)
         return True
+
+    def _record(self, transport: Transport, verb: ET.Element, base_url: str, depth: int) -> bool:
+        """The caller speaks for a moment after the beep, then stays silent: as Twilio does,
+        the action gets the recording and its answer runs, then the recording status
+        callback says the file is ready. Returns True when the action took over the call.
+        Without an action, the next verbs run (Twilio would fetch this document again)."""
+        recording_sid = new_sid("RE")
+        if verb.get("playBeep", "true") == "true":
+            self._note("beep", "")
+        self._note("record", "the caller says their name and reason", recording=recording_sid,
+                   seconds=str(RECORDED_SECONDS))
+        url = f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{recording_sid}"
+        recording = {"RecordingSid": recording_sid, "RecordingUrl": url, "RecordingDuration": str(RECORDED_SECONDS)}
+        action = verb.get("action")
+        if action:
+            self._request_and_run(transport, urljoin(base_url, action), verb.get("method", "POST").upper(),
+                                  recording, "call", depth + 1)
+        status_url = verb.get("recordingStatusCallback")
+        if status_url and "completed" in verb.get("recordingStatusCallbackEvent", "completed").split():
+            self._request(transport, urljoin(base_url, status_url), verb.get("recordingStatusCallbackMethod", "POST").upper(),
+                          {**recording, "RecordingStatus": "completed", "RecordingChannels": "1",
+                           "RecordingSource": "RecordVerb"})
+        return bool(action)
 
     def _speak(self, verb: ET.Element) -> None:
         if verb.tag == "Say":

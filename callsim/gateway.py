@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from callsim.audio import clip
 from callsim.engine import SimulatedCall, Transport, TwiMLError, new_sid
 from callsim.runner import simulator_call_redirect
 from callsim.transports import HttpTransport
@@ -47,3 +48,12 @@ class SimulatorGateway:
 
     def end_call(self, *, call_sid: str) -> None:
         """Simulated calls end when the person in the simulator hangs up."""
+
+    def recording_fetch(self, *, recording_sid: str) -> bytes:
+        """The simulator's recordings are generated from their id (callsim.audio)."""
+        if not recording_sid.startswith("RE"):
+            raise GatewayError(f"{recording_sid!r} is not a recording of the simulator.", retryable=False)
+        return clip(recording_sid)
+
+    def recording_delete(self, *, recording_sid: str) -> None:
+        """Nothing is kept on the simulator's side."""

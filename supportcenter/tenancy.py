@@ -46,6 +46,18 @@ def account_wall_time(text: str, account: Account) -> datetime:
     return timezone.make_aware(moment, account_zone(account)) if timezone.is_naive(moment) else moment
 
 
+def account_base_url(account: Account) -> str:
+    """Where the account's pages are, for links written outside a request (a ticket comment):
+    ``<scheme>://<subdomain>.<base domain>[:port]``, the scheme and port those of
+    ``settings.PUBLIC_BASE_URL`` when set."""
+    scheme, port = ("https" if settings.TLS else "http"), ""
+    if settings.PUBLIC_BASE_URL:
+        scheme, _, host = settings.PUBLIC_BASE_URL.partition("://")
+        if not host.endswith("]") and ":" in host:
+            port = ":" + host.rsplit(":", 1)[1]
+    return f"{scheme}://{account.subdomain}.{settings.BASE_DOMAIN}{port}"
+
+
 def subdomain_from_host(host: str) -> str | None:
     """``acme.localhost:8000`` → ``acme``; the bare domain or an IP → None.
 

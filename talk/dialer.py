@@ -1,4 +1,5 @@
-"""The dialer: calls to the telephony provider, first in, first out (SPEC R5, R10; DESIGN flow 4).
+"""The dialer: calls to the telephony provider, first in, first out (SPEC R5, R10; DESIGN flow 4),
+and the copies of callers' recordings (C14).
 
 A job (``talk.models.ProviderJob``) is written in the transaction that needs the call
 (``talk.enqueue.provider_job_add``). Dialer threads take due jobs oldest first
@@ -29,6 +30,7 @@ from supportcenter.db import listen
 from talk.enqueue import DIALER_CHANNEL
 from talk.models import ProviderJob
 from talk.services.callback_calls import callback_attempt_place, live_call_connect
+from talk.services.recordings import recording_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +50,15 @@ def _connect_live_call(object_id: int, now: datetime, retaken: bool) -> datetime
     return None
 
 
+def _fetch_recording(object_id: int, now: datetime, retaken: bool) -> datetime | None:
+    return recording_fetch(recording_id=object_id, now=now)
+
+
 # (object id, now, retaken: a dialer held it before and its lease ended) -> when to run again, or None.
 RUNNERS: dict[str, Callable[[int, datetime, bool], datetime | None]] = {
     ProviderJob.Kind.PLACE_ATTEMPT: _place_attempt,
     ProviderJob.Kind.CONNECT_LIVE_CALL: _connect_live_call,
+    ProviderJob.Kind.FETCH_RECORDING: _fetch_recording,
 }
 
 

@@ -81,9 +81,24 @@ def provider_job_add(*, account_id: int, kind: str, object_id: int, run_at: date
     """
     now = timezone.now()
     job = ProviderJob.objects.create(account_id=account_id, kind=kind, object_id=object_id, run_at=run_at or now)
+    if job.run_at <= now or not settings.TASKS_SYNC:  # a dialer asleep must hear of a job due later too
+        _dialer_wake(job.pk)
+
+
+def provider_job_hasten(*, kind: str, object_id: int) -> None:
+    """The provider job for ``object_id``, waiting for a later time, is due now: the reason it
+    waited is gone (a recording announced ready before its retry time)."""
+    jobs = ProviderJob.objects.filter(kind=kind, object_id=object_id, taken_until__isnull=True)
+    for job_id in list(jobs.values_list("pk", flat=True)):
+        ProviderJob.objects.filter(pk=job_id).update(run_at=timezone.now())
+        _dialer_wake(job_id)
+
+
+def _dialer_wake(job_id: int) -> None:
+    """The dialer runs the job on commit: in this process with ``TASKS_SYNC``; else
+    PostgreSQL's NOTIFY wakes the dialers (SQLite's poll every quarter second)."""
     if settings.TASKS_SYNC:
-        if job.run_at <= now:
-            transaction.on_commit(lambda: import_string("talk.dialer.job_run_now")(job.pk))
+        transaction.on_commit(lambda: import_string("talk.dialer.job_run_now")(job_id))
         return
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":

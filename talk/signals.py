@@ -8,8 +8,9 @@ from django_scopes import scope
 
 from supportcenter.models import Account
 from talk import services
-from talk.models import Greeting, Line, TelephonySettings
+from talk.models import CallerRecording, Greeting, Line, TelephonySettings
 from talk.selectors.lines import webhook_lines_forget
+from talk.services.recordings import recording_file_forget
 
 
 @receiver(post_save, sender=Account, dispatch_uid="talk.account_created")
@@ -25,3 +26,9 @@ def account_created(sender, instance: Account, created: bool, raw: bool = False,
 for _model in (Line, Greeting, TelephonySettings, Account):
     for _signal in (post_save, post_delete):
         _signal.connect(webhook_lines_forget, sender=_model, dispatch_uid=f"talk.webhook_lines.{_model.__name__}.{_signal is post_save}")
+
+
+@receiver(post_delete, sender=CallerRecording, dispatch_uid="talk.recording_deleted")
+def recording_deleted(sender, instance: CallerRecording, **kwargs) -> None:
+    """A recording deleted with its request (or its account) takes its file along (C14)."""
+    recording_file_forget(recording=instance)

@@ -21,6 +21,7 @@ from supportcenter.models import Account
 from supportcenter.realtime import account_group, push_now
 from talk import routing
 from talk.services.housekeeping import webhook_receipts_purge
+from talk.services.recordings import recordings_purge
 from talk.services.reconcile import agents_reconcile
 
 logger = logging.getLogger(__name__)
@@ -75,3 +76,8 @@ def sweep(run_seconds: float = SWEEP_RUN_SECONDS) -> None:
 def purge_webhook_receipts() -> int:
     """Hourly (scheduled by a migration): stored webhook answers older than a day go."""
     return webhook_receipts_purge()
+
+
+def purge_recordings() -> int:
+    """Hourly (scheduled by a migration): callers' recordings past their account's retention go (C14)."""
+    return recordings_purge()

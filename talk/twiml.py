@@ -2,7 +2,7 @@
 
 Every document is valid for the context it is played in (SPEC C11): answers to
 the queue's wait URL (and to Gathers started there) use only Play, Say, Pause,
-Hangup, Redirect, Leave and Gather; answers in the call itself may Enqueue.
+Hangup, Redirect, Leave and Gather; answers in the call itself may Enqueue and Record.
 Builders take greetings already chosen and URLs already made; they read nothing.
 """
 from __future__ import annotations
@@ -190,6 +190,49 @@ def pending_goodbye(*, text: str, language: str) -> str:
     """The last words after the caller kept or cancelled their waiting callback."""
     response = VoiceResponse()
     _say_system(response, text, language)
+    response.hangup()
+    return _doc(response)
+
+
+# --- The caller's name and reason (C14) ---------------------------------------------
+RECORD_MAX_SECONDS = 30
+RECORD_SILENCE_SECONDS = 3
+RECORD_PROMPT = {
+    "en": "Before we call you back: after the tone, please say your name and the reason for your call. This message is recorded "
+          "for the agent who calls you back. Press the pound key when you are done.",
+    "ja": "折り返しの前に、発信音のあとに、お名前とご用件をお話しください。折り返しお電話する担当者のために録音されます。"
+          "終わりましたらシャープを押してください。",
+    "de": "Bevor wir Sie zurückrufen: Bitte nennen Sie nach dem Signalton Ihren Namen und Ihr Anliegen. Die Nachricht wird für den "
+          "Mitarbeiter aufgezeichnet, der Sie zurückruft. Drücken Sie danach die Rautetaste.",
+    "fr": "Avant que nous vous rappelions : après le bip, veuillez dire votre nom et le motif de votre appel. Ce message est enregistré pour "
+          "la personne qui vous rappellera. Appuyez sur la touche dièse quand vous avez terminé.",
+    "es": "Antes de devolverle la llamada: después del tono, diga su nombre y el motivo de su llamada. Este mensaje se graba para el agente "
+          "que le devolverá la llamada. Pulse la tecla numeral cuando termine.",
+}
+
+
+def leave_queue() -> str:
+    """In the wait context: leave the provider's queue; its Enqueue action answers next (C14)."""
+    response = VoiceResponse()
+    response.leave()
+    return _doc(response)
+
+
+def record_name(*, language: str, action_url: str, status_url: str, goodbye: Greeting | None) -> str:
+    """Ask for the name and reason, record it, then the confirmation's goodbye (call context).
+
+    The provider requests ``action_url`` when a recording was made (its answer ends the call)
+    and goes on to the next verbs when nothing was said, so the goodbye follows here too.
+    """
+    response = VoiceResponse()
+    _say_system(response, RECORD_PROMPT.get(language, RECORD_PROMPT["en"]), language if language in RECORD_PROMPT else "en")
+    response.record(
+        action=action_url, method="POST", max_length=RECORD_MAX_SECONDS, timeout=RECORD_SILENCE_SECONDS,
+        finish_on_key="#", play_beep=True, trim="trim-silence",
+        recording_status_callback=status_url, recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+    )
+    _speak(response, goodbye)
     response.hangup()
     return _doc(response)
 

@@ -7,7 +7,7 @@ from django.db.models import Avg, F, QuerySet
 from django.utils import timezone
 
 from supportcenter.models import Account
-from talk.models import CallbackRequest, QueueEntry
+from talk.models import Call, CallbackRequest, CallerRecording, QueueEntry
 from talk.selectors.queue import waiting_q
 
 
@@ -25,6 +25,13 @@ def access_callback_request(*, account: Account, request_id: int) -> CallbackReq
     Security contract: another account's id answers None, exactly as a missing one (SPEC T3).
     """
     return CallbackRequest.objects.filter(account=account, pk=request_id).select_related("call").first()
+
+
+def recording_awaited(*, call: Call) -> bool:
+    """Whether the caller's name and reason are still to be recorded on this call (C14)."""
+    return CallerRecording.objects.filter(
+        account_id=call.account_id, request__call_id=call.pk, state=CallerRecording.State.AWAITED
+    ).exists()
 
 
 ESTIMATE_WINDOW = timedelta(hours=4)

@@ -45,6 +45,7 @@ from talk.selectors.queue import waiting_q
 from talk.services.agents import agent_busy_end
 from talk.services.provider_values import provider_seconds
 from talk.services.queue import offers_withdraw, queue_entry_close, queue_entry_reopen
+from talk.services.recordings import ticket_recording_note
 from tickets import services as tickets
 from tickets.models import Ticket, Via
 
@@ -283,9 +284,11 @@ def _ticket_for(account: Account, request: CallbackRequest, actor: User | None, 
     )
     # Every line the system writes is internal (the requester never sees it) and the system's, not the agent's.
     how = "confirmed by the caller" if request.confirmed else "captured when the caller hung up after the key"
-    for body in (f"Callback requested on {request.line.name} for {request.number} ({how}).", note):
-        if body:
-            tickets.comment_add(account=account, ticket=ticket, body=body, public=False, author=None)
+    tickets.comment_add(account=account, ticket=ticket, public=False, author=None,
+                        body=f"Callback requested on {request.line.name} for {request.number} ({how}).")
+    ticket_recording_note(account=account, request=request, ticket=ticket)  # C14
+    if note:
+        tickets.comment_add(account=account, ticket=ticket, body=note, public=False, author=None)
     CallbackRequest.objects.filter(pk=request.pk).update(ticket=ticket)
     request.ticket = ticket
     return ticket

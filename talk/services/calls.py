@@ -24,6 +24,7 @@ from talk.services.agents import agent_busy_end
 from talk.services.callback_requests import callback_request_capture, pending_for_number
 from talk.services.provider_values import provider_seconds
 from talk.services.queue import offers_withdraw, queue_entry_close
+from talk.services.recordings import recording_call_ended
 
 atomic = transaction.atomic(savepoint=False)
 
@@ -198,5 +199,7 @@ def call_ended(*, call: Call, status: str, duration_seconds: int | None) -> None
     call.provider_status = status[:16]
     call.stage = Call.Stage.ENDED
     call.save(update_fields=["ended_at", "duration_seconds", "provider_status", "stage"])
+    if call.outcome == Call.Outcome.CALLBACK_REQUESTED:  # only a confirmed request asks for a recording (C14)
+        recording_call_ended(call=call)
     if call.answered_by_id is not None:  # only an answered call has an agent busy with it
         agent_busy_end(account=call.line.account, call_id=call.pk)

@@ -32,3 +32,9 @@ class Gateway(Protocol):
 
     def end_call(self, *, call_sid: str) -> None:
         """Hang up a live call."""
+
+    def recording_fetch(self, *, recording_sid: str) -> bytes:
+        """The audio of a recording the provider made (WAV), with the account's credentials (C14)."""
+
+    def recording_delete(self, *, recording_sid: str) -> None:
+        """Delete the provider's copy of a recording (ours is stored)."""

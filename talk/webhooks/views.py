@@ -13,11 +13,13 @@ from django.http import HttpRequest
 from talk import twiml
 from talk.models import Call, Greeting, Line
 from talk.phone import parse_keypad_number, spoken_digits
-from talk.selectors.calls import queue_position
-from talk.selectors.lines import line_callback_supported, line_greeting
+from talk.selectors.calls import queue_position, recording_awaited
+from talk.selectors.lines import effective_callback_language, line_callback_supported, line_greeting
 from talk.selectors.lines import line_hook as hook
 from talk.services import calls as services
 from talk.services.callback_requests import callback_request_confirm
+from talk.services.provider_values import provider_seconds
+from talk.services.recordings import recording_expect, recording_received
 from talk.webhooks import pending
 from talk.webhooks.security import twilio_webhook
 
@@ -97,6 +99,16 @@ def _confirm(line: Line, call: Call, context: str, attempt: int) -> str:
         number_words=", ".join(d for d in spoken_digits(call.pending_number) if d != "+"),
         confirmation=line_greeting(line=line, category=Category.CALLBACK_CONFIRMATION),
         action_url=hook(line, "confirm", ctx=context, n=attempt),
+    )
+
+
+def _record_name(line: Line) -> str:
+    """C14: the caller's name and reason, recorded; then the confirmation's goodbye."""
+    return twiml.record_name(
+        language=effective_callback_language(line),
+        action_url=hook(line, "recorded"),
+        status_url=hook(line, "recording_status"),
+        goodbye=line_greeting(line=line, category=Category.REQUEST_CONFIRMED),
     )
 
 
@@ -212,7 +224,12 @@ def number(request: HttpRequest, line: Line) -> str:
 
 @twilio_webhook(idempotent=True)
 def confirm(request: HttpRequest, line: Line) -> str:
-    """1 confirms (C6): the request keeps the caller's place; the call ends."""
+    """1 confirms (C6): the request keeps the caller's place; the call ends.
+
+    A line that asks for the caller's name and reason (C14) records it first: at once before
+    the queue; from the hold loop, whose document may not record, after leaving the queue
+    (``queue_exit`` answers with the recording).
+    """
     call, context, attempt = _call(request, line), _context(request), _try(request)
     if call is None or not call.pending_number:
         return _back_to_queue(line, call, context)
@@ -220,6 +237,8 @@ def confirm(request: HttpRequest, line: Line) -> str:
         callback, already_waiting = callback_request_confirm(call=call)
         if callback is None:  # the call had ended: nobody to tell, nothing to keep (C6)
             return twiml.empty()
+        if not already_waiting and recording_expect(call=call, request=callback):
+            return _record_name(line) if context == "call" else twiml.leave_queue()
         category = Category.ALREADY_WAITING if already_waiting else Category.REQUEST_CONFIRMED
         return twiml.goodbye(message=line_greeting(line=line, category=category))
     if attempt >= MAX_TRIES:
@@ -234,6 +253,8 @@ def queue_exit(request: HttpRequest, line: Line) -> str:
     result = request.POST.get("QueueResult", "")
     if call is not None:
         services.call_left_queue(call=call, result=result)
+        if result == "leave" and call.ended_at is None and recording_awaited(call=call):
+            return _record_name(line)  # C14: left the queue to be recorded
     if result in ("hangup", "bridged", "redirected", "leave"):
         return twiml.empty()
     return twiml.apology(line.account.default_language)  # queue-full, error, system-shutdown
@@ -245,21 +266,38 @@ def status(request: HttpRequest, line: Line) -> str:
     call = _call(request, line)
     status_value = request.POST.get("CallStatus", "")
     if call is not None and status_value in ("completed", "busy", "failed", "no-answer", "canceled"):
-        try:
-            duration = int(request.POST.get("CallDuration", ""))
-        except ValueError:
-            duration = None
+        duration = _seconds(request.POST.get("CallDuration"))
         services.call_ended(call=call, status=status_value, duration_seconds=duration)
     return twiml.empty()
 
 
 @twilio_webhook(idempotent=True)
 def recorded(request: HttpRequest, line: Line) -> str:
-    """The Record action (C14): the caller finished their name and reason."""
+    """The Record action (C14): the caller finished their name and reason; the goodbye.
+
+    The provider requests it only when something was recorded (else it goes on to the
+    goodbye that follows the Record), and also when the caller hung up while recording.
+    """
+    call = _call(request, line)
+    if call is not None:
+        recording_received(call=call, recording_sid=request.POST.get("RecordingSid", ""),
+                           duration=_seconds(request.POST.get("RecordingDuration")))
     return twiml.goodbye(message=line_greeting(line=line, category=Category.REQUEST_CONFIRMED))
 
 
 @twilio_webhook(idempotent=True)
 def recording_status(request: HttpRequest, line: Line) -> str:
-    """The recording status callback (C14): the provider's copy is ready (or absent)."""
+    """The recording status callback (C14): the provider's copy is ready, or absent."""
+    call = _call(request, line)
+    status_value = request.POST.get("RecordingStatus", "")
+    if call is not None and status_value in ("completed", "absent", "failed"):
+        recording_received(call=call, recording_sid=request.POST.get("RecordingSid", ""),
+                           duration=_seconds(request.POST.get("RecordingDuration")), status=status_value)
     return twiml.empty()
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return provider_seconds(int(value or ""))
+    except ValueError:
+        return None
