@@ -21,6 +21,7 @@ from talk.forms import (
 )
 from talk.models import Greeting, Line
 from talk.selectors.lines import line_groups, line_list_with_groups
+from talk.twiml import RECORD_MAX_SECONDS
 from talk.voices import LANGUAGE_NAMES
 
 
@@ -107,6 +108,9 @@ def line_callback(request: HttpRequest, line_id: int) -> HttpResponse:
             return redirect("talk:line_callback", line_id=line.pk)
     context = _line_context(request, line, "callback")
     context["form"] = form
+    # The account's retention, said next to the line's recording switch (SPEC C14).
+    retention = selectors.telephony_settings_get(account=request.account).recording_retention_days
+    context.update(recording_retention_days=retention, record_max_seconds=RECORD_MAX_SECONDS)
     advanced_names = [name for name in form.fields if name not in CallbackForm.SEED_FIELDS]
     context["advanced_open"] = any(name in form.errors for name in advanced_names)
     return render(request, "talk/line_callback.html", context, status=_status(form))
@@ -215,7 +219,7 @@ def greeting_delete(request: HttpRequest, greeting_id: int) -> HttpResponse:
 def telephony_settings(request: HttpRequest) -> HttpResponse:
     row = selectors.telephony_settings_get(account=request.account)
     form = TelephonySettingsForm(
-        request.POST if request.method == "POST" else None, initial={"provider": row.provider, "twilio_account_sid": row.twilio_account_sid}
+        request.POST if request.method == "POST" else None, initial=TelephonySettingsForm.initial_from(row)
     )
     if request.method == "POST" and form.is_valid():
         try:

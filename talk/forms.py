@@ -14,6 +14,7 @@ from talk.selectors.lines import line_group_ids
 from talk.models import Greeting, Line, TelephonySettings
 from talk.models.greetings import VOICE_LANGUAGE_CHOICES
 from talk.services.lines import CALLBACK_KEYS
+from talk.services.telephony import RECORDING_RETENTION_MESSAGE
 from talk.voices import LANGUAGE_NAMES, has_voice, voice_choices
 
 
@@ -126,6 +127,9 @@ class CallbackForm(forms.Form):
     announce_queue_position = forms.BooleanField(
         required=False, label="Tell queued callers their position and estimated wait"
     )
+    callback_record_name = forms.BooleanField(  # SPEC C14
+        required=False, label="Ask callers to record their name and reason after confirming"
+    )
 
     SEED_FIELDS = ("callback_enabled", "callback_language", "callback_greeting", "callback_confirmation_greeting")
 
@@ -204,3 +208,26 @@ class TelephonySettingsForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Leave blank to keep the stored token.",
     )
+    # SPEC C14. Not required, so a client that does not post it keeps the stored value; a
+    # browser always posts it (it is shown filled in), and a field left blank is refused.
+    recording_retention_days = forms.IntegerField(
+        required=False,
+        label="Keep callers' recordings for (days)",
+        error_messages={"invalid": RECORDING_RETENTION_MESSAGE},
+        help_text="Counted from the end of the recording's callback request; then it is deleted.",
+    )
+
+    @staticmethod
+    def initial_from(row: TelephonySettings) -> dict[str, Any]:
+        return {
+            "provider": row.provider,
+            "twilio_account_sid": row.twilio_account_sid,
+            "recording_retention_days": row.recording_retention_days,
+        }
+
+    def clean_recording_retention_days(self) -> int | None:
+        days = self.cleaned_data["recording_retention_days"]
+        if days is None and self.add_prefix("recording_retention_days") in self.data:
+            # Posted blank: say so, rather than keep the stored value without a word.
+            raise forms.ValidationError(RECORDING_RETENTION_MESSAGE)
+        return days

@@ -61,6 +61,9 @@ class PhoneNumberCallbackOutput(serializers.Serializer):
     retry_interval_minutes = serializers.IntegerField()
     capture_on_first_key = serializers.BooleanField()
     announce_queue_position = serializers.BooleanField()
+    record_name = serializers.BooleanField(
+        help_text="After confirming, the caller is asked to say their name and reason, recorded for the agent (SPEC C14)."
+    )
 
 
 class PhoneNumberWebhooksOutput(serializers.Serializer):
@@ -88,7 +91,10 @@ class PhoneNumberOutput(serializers.Serializer):
     location = serializers.CharField(allow_null=True, help_text="ISO country of the number, as country_code.")
     toll_free = serializers.BooleanField()
     external = serializers.BooleanField(help_text="Always false: every line's number is one of Talk's own, not an external caller id.")
-    recorded = serializers.BooleanField(help_text="Always false: Talk does not record calls.")
+    recorded = serializers.BooleanField(
+        help_text="Always false: Talk does not record calls (a caller's short name and reason, callback.record_name, "
+                  "is not the call)."
+    )
     transcription = serializers.BooleanField(help_text="Always false: Talk does not transcribe calls.")
     capabilities = PhoneNumberCapabilitiesOutput()
     kind = serializers.CharField(help_text="phone, sip or digital: the product's own kind of line.")
@@ -193,6 +199,7 @@ def phone_number_payload(request: Request, line: Line) -> dict[str, Any]:
             "retry_interval_minutes": line.callback_retry_interval_minutes,
             "capture_on_first_key": line.callback_capture_on_first_key,
             "announce_queue_position": line.announce_queue_position,
+            "record_name": line.callback_record_name,
         },
         "webhooks": selectors.line_webhook_urls(line=line, request=request),
         "warnings": selectors.line_warnings(line),
@@ -253,6 +260,9 @@ class PhoneNumberCallbackInput(BodySerializer):
     retry_interval_minutes = _range("callback_retry_interval_minutes")
     capture_on_first_key = serializers.BooleanField(required=False)
     announce_queue_position = serializers.BooleanField(required=False)
+    record_name = serializers.BooleanField(
+        required=False, help_text="Ask callers for their name and reason after confirming (recorded; SPEC C14)."
+    )
 
 
 class PhoneNumberInput(BodySerializer):
@@ -313,6 +323,7 @@ _CALLBACK_FIELDS = {
     "retry_interval_minutes": "callback_retry_interval_minutes",
     "capture_on_first_key": "callback_capture_on_first_key",
     "announce_queue_position": "announce_queue_position",
+    "record_name": "callback_record_name",
 }
 LINE_ERROR_FIELDS = {
     **{service: api for api, service in _TOP_FIELDS.items() if api != "nickname"},

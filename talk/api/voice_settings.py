@@ -1,4 +1,5 @@
-"""The voice provider settings (admins): the simulator or Twilio with its credentials."""
+"""The voice provider settings (admins): the simulator or Twilio with its credentials, and how
+long callers' recordings are kept (SPEC C14)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,15 @@ from supportcenter.auth import IsAccountAdmin, IsAccountMember
 from supportcenter.bodies import BodySerializer, read_body
 from talk import selectors, services
 from talk.models import TelephonySettings
-from talk.services.telephony import TWILIO_SID_INVALID_MESSAGE, TWILIO_TOKEN_INVALID_MESSAGE
+from talk.services.telephony import (
+    RECORDING_RETENTION_MAX_DAYS,
+    RECORDING_RETENTION_MESSAGE,
+    RECORDING_RETENTION_MIN_DAYS,
+    TWILIO_SID_INVALID_MESSAGE,
+    TWILIO_TOKEN_INVALID_MESSAGE,
+)
+
+_RETENTION_HELP = "Days a caller's recorded name and reason is kept once its callback request is over (SPEC C14)."
 
 
 class VoiceSettingsOutput(serializers.Serializer):
@@ -21,6 +30,7 @@ class VoiceSettingsOutput(serializers.Serializer):
     twilio_account_sid = serializers.CharField()
     twilio_auth_token_set = serializers.BooleanField(help_text="The token itself is write-only.")
     twilio_auth_token_last4 = serializers.CharField()
+    recording_retention_days = serializers.IntegerField(help_text=_RETENTION_HELP)
 
 
 class VoiceSettingsEnvelope(serializers.Serializer):
@@ -37,6 +47,12 @@ class VoiceSettingsInput(BodySerializer):
         r"^([0-9a-fA-F]{32})?$", required=False, allow_blank=True, write_only=True,
         error_messages={"invalid": TWILIO_TOKEN_INVALID_MESSAGE},
     )
+    # The service's bounds and words, so the schema states them (SPEC A1).
+    recording_retention_days = serializers.IntegerField(
+        required=False, min_value=RECORDING_RETENTION_MIN_DAYS, max_value=RECORDING_RETENTION_MAX_DAYS,
+        help_text=_RETENTION_HELP,
+        error_messages={key: RECORDING_RETENTION_MESSAGE for key in ("min_value", "max_value", "max_string_length")},
+    )
 
 
 class VoiceSettingsInputEnvelope(BodySerializer):
@@ -49,6 +65,7 @@ def _settings_payload(row: TelephonySettings) -> dict[str, Any]:
         "twilio_account_sid": row.twilio_account_sid,
         "twilio_auth_token_set": row.twilio_auth_token_set,
         "twilio_auth_token_last4": row.twilio_auth_token_last4,
+        "recording_retention_days": row.recording_retention_days,
     }
 
 
@@ -63,7 +80,8 @@ class VoiceSettingsView(APIView):
     @extend_schema(
         request=VoiceSettingsInputEnvelope,
         responses=VoiceSettingsEnvelope,
-        summary="Choose the telephony provider and set its credentials (admins; the token is write-only)",
+        summary="Choose the telephony provider, set its credentials (the token is write-only) and the "
+                "recordings' retention (admins; partial)",
     )
     def put(self, request: Request) -> Response:
         data = read_body(VoiceSettingsInputEnvelope, request, "settings")

@@ -83,11 +83,11 @@ CALLBACK_FIELDS = frozenset(
      "callback_offer_seconds", "callback_expiry_minutes", "callback_key", "callback_offer_in_greeting",
      "callback_offer_while_queued", "callback_caller_id_policy", "callback_outbound_caller_id",
      "callback_retry_attempts", "callback_retry_interval_minutes", "callback_capture_on_first_key",
-     "announce_queue_position"}
+     "announce_queue_position", "callback_record_name"}
 )
 BOOLEAN_FIELDS = frozenset(
     {"enabled", "callback_enabled", "callback_offer_in_greeting", "callback_offer_while_queued",
-     "callback_capture_on_first_key", "announce_queue_position"}
+     "callback_capture_on_first_key", "announce_queue_position", "callback_record_name"}
 )
 CALLBACK_KEYS = frozenset("0123456789*#")
 _LANGUAGES = {code for code, _ in LANGUAGE_CHOICES}

@@ -1,4 +1,5 @@
-"""Writes of the account's telephony provider settings (SPEC T5, O1)."""
+"""Writes of the account's telephony provider settings (SPEC T5, O1) and how long callers'
+recordings are kept (SPEC C14)."""
 from __future__ import annotations
 
 import re
@@ -17,6 +18,12 @@ TWILIO_SID_INVALID_MESSAGE = "A Twilio account SID is AC followed by 32 hexadeci
 TWILIO_SID_REQUIRED_MESSAGE = "Enter the Twilio account SID to use Twilio."
 TWILIO_TOKEN_INVALID_MESSAGE = "A Twilio auth token is 32 hexadecimal characters."
 TWILIO_TOKEN_REQUIRED_MESSAGE = "Enter the Twilio auth token to use Twilio."
+RECORDING_RETENTION_MIN_DAYS = 1
+RECORDING_RETENTION_MAX_DAYS = 365
+RECORDING_RETENTION_MESSAGE = (
+    f"Keep callers' recordings for a whole number of days from {RECORDING_RETENTION_MIN_DAYS} "
+    f"to {RECORDING_RETENTION_MAX_DAYS}."
+)
 
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _TOKEN_RE = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -42,11 +49,14 @@ def telephony_settings_update(
     provider: str | None = None,
     twilio_account_sid: str | None = None,
     twilio_auth_token: str | None = None,
+    recording_retention_days: int | None = None,
 ) -> TelephonySettings:
-    """Change the provider and Twilio credentials.
+    """Change the provider, the Twilio credentials and the recordings' retention.
 
-    ``None`` or a blank token keeps the stored one: the token is write-only, so a
-    form that cannot show it must not erase it by being saved.
+    ``None`` keeps a setting as it is. A blank token keeps the stored one too: the token
+    is write-only, so a form that cannot show it must not erase it by being saved.
+    ``recording_retention_days``: days a caller's recording is kept once its callback
+    request is over (SPEC C14); a whole number of days, 1 to 365.
     """
     telephony_settings_ensure(account=account)
     row = TelephonySettings.objects.select_for_update().get(account=account)
@@ -59,6 +69,12 @@ def telephony_settings_update(
         if sid and not _SID_RE.match(sid):
             raise ServiceError(TWILIO_SID_INVALID_MESSAGE, field="twilio_account_sid")
         row.twilio_account_sid = sid
+    if recording_retention_days is not None:
+        days = recording_retention_days
+        low, high = RECORDING_RETENTION_MIN_DAYS, RECORDING_RETENTION_MAX_DAYS
+        if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+            raise ServiceError(RECORDING_RETENTION_MESSAGE, field="recording_retention_days")
+        row.recording_retention_days = days
     token_changed = False
     if twilio_auth_token is not None and twilio_auth_token.strip():
         token = twilio_auth_token.strip()
@@ -81,5 +97,6 @@ def telephony_settings_update(
         provider=row.provider,
         twilio_account_sid=row.twilio_account_sid,
         auth_token_changed=token_changed,  # never the token itself
+        recording_retention_days=row.recording_retention_days,
     )
     return row

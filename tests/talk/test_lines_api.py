@@ -75,6 +75,7 @@ def test_a_phone_number_has_the_zendesk_fields_callback_settings_and_webhooks(al
         "retry_interval_minutes": 5,
         "capture_on_first_key": True,
         "announce_queue_position": False,
+        "record_name": False,
     }
     assert number["webhooks"] == {
         "voice_url": f"https://support.example.com/talk/webhooks/{line.webhook_token}/voice/",

@@ -121,7 +121,7 @@ def test_the_api_sets_credentials_and_never_returns_the_token(alice_api, acme): 
     assert response.status_code == 200, response.content
     assert response.json() == {"settings": {
         "provider": "twilio", "twilio_account_sid": SID, "twilio_auth_token_set": True,
-        "twilio_auth_token_last4": TOKEN[-4:],
+        "twilio_auth_token_last4": TOKEN[-4:], "recording_retention_days": 30,
     }}
     assert TOKEN not in response.content.decode()
     assert TOKEN not in alice_api.get(URL).content.decode()
@@ -151,7 +151,7 @@ def test_globex_sees_its_own_settings_not_acmes(charlie_api, charlie_client, acm
     set_twilio(acme, provider="twilio", twilio_account_sid=SID, twilio_auth_token=TOKEN)
     settings_answer = charlie_api.get(URL).json()["settings"]
     assert settings_answer == {"provider": "simulator", "twilio_account_sid": "", "twilio_auth_token_set": False,
-                               "twilio_auth_token_last4": ""}
+                               "twilio_auth_token_last4": "", "recording_retention_days": 30}
     page = charlie_client.get(reverse("talk:telephony_settings")).content.decode()
     assert SID not in page and "not set" in page
     put(charlie_api, provider="simulator", twilio_account_sid="")
