@@ -27,7 +27,9 @@ PEOPLE = [
 ]
 # (account, name, kind, fields)
 DEMO_LINES = [
-    ("acme", "Main line", Line.Kind.PHONE, {"number": "+14155550100", "callback_enabled": True}),
+    # Callers say their name and reason after confirming (C14), so the demo shows it on the offer.
+    ("acme", "Main line", Line.Kind.PHONE, {"number": "+14155550100", "callback_enabled": True,
+                                            "callback_record_name": True}),
     # No outbound number: shows that callback is unavailable on such a SIP line (L4).
     ("acme", "Office SIP", Line.Kind.SIP, {"sip_address": "sip:support@pbx.acme.example"}),
     ("globex", "Tokyo support", Line.Kind.PHONE, {"number": "+81312345678", "callback_enabled": True}),
