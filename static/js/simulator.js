@@ -14,6 +14,7 @@
     say: "You hear", play: "Audio", pause: "Pause", gather: "Listening", keys: "You pressed", enqueue: "In queue", dequeue: "Left queue",
     hold: "Hold music", ended: "Call ended", "caller-hangup": "You hung up", timeout: "Silence", dial: "Dialling",
     "ignored-key": "Key ignored", "end-of-document": "The line hung up", hangup: "The line hung up", "dial-out": "Connecting",
+    beep: "Beep", record: "You speak (recorded)",
   };
 
   function render(call) {
