@@ -52,6 +52,7 @@ from supportcenter.selectors import active_memberships
 from talk.lifecycle import OFFER
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
 from talk.selectors.queue import routable_q, scheduled_later_q
+from talk.selectors.recordings import recording_of, recording_to_play
 from talk.selectors.routing import group_members, line_routing_groups, routing_eligibility, takeable_q
 from talk.services.callback_requests import callback_request_close
 
@@ -61,6 +62,9 @@ DECLINING_STATUSES = (AgentPresence.Status.OFFLINE, AgentPresence.Status.TRANSFE
 
 
 def offer_payload(offer: Offer) -> dict:
+    """What the agent sees of an offer. ``recording``: the caller's recorded name and reason
+    when it can be played (C14); read it with ``entry__callback_request__recording`` in the
+    select_related, or it costs one query per callback offer."""
     entry = offer.entry
     request = getattr(entry, "callback_request", None) if entry.kind == QueueEntry.Kind.CALLBACK else None
     number = request.number if request else (entry.call.caller_number or entry.call.from_raw if entry.call else "")
@@ -73,6 +77,7 @@ def offer_payload(offer: Offer) -> dict:
         "expires_at": offer.expires_at.isoformat(),
         "callback_request_id": request.pk if request else None,
         "confirmed": request.confirmed if request else None,
+        "recording": recording_to_play(recording_of(request)),
     }
 
 
@@ -184,7 +189,7 @@ def _waiting_entries(account: Account, takeable: Q | None = None, after: tuple[d
     entries = QueueEntry.objects.filter(routable_q(now), account=account, line__enabled=True).exclude(pk__in=open_entries)
     if takeable is not None:
         entries = entries.filter(takeable)
-    entries = entries.select_related("line", "call", "callback_request")
+    entries = entries.select_related("line", "call", "callback_request__recording")
     if scheduled:
         return entries.filter(callback_request__scheduled_for__isnull=False).order_by(
             "callback_request__scheduled_for", "entered_at", "pk")

@@ -93,6 +93,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "logout": page(POST="302 302 302 302"),
     "talk:api_availability": api(GET="401 200 200 404", PUT="401 400 400 404"),
     "talk:api_callback_request": api(GET="401 403 200 404", POST="401 403 405 405", PUT="401 403 400 404", PATCH="401 403 405 405", DELETE="401 403 405 405"),
+    "talk:api_callback_request_recording": api(GET="401 404 404 404"),  # the same (C14)
     "talk:api_callback_request_cancel": api(GET="401 403 405 405", POST="401 403 400 404", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
     "talk:api_callback_requests": api(GET="401 403 200 200", POST="401 400 400 400", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
     "talk:api_greeting": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 400 404", PATCH="401 403 405 405", DELETE="401 403 204 404"),
@@ -120,6 +121,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "talk:queue_assign": page(POST="302 403 400 404"),
     "talk:queue_cancel": page(POST="302 403 400 404"),
     "talk:queue_move": page(POST="302 403 400 404"),
+    # The cast's request has no recording: 404 for members; played in tests/talk/test_recording_playback.py (C14).
+    "talk:recording_audio": page(GET="302 404 404 404"),
     "talk:queue_reschedule": page(POST="302 403 400 404"),
     "talk:queue_rows": page(GET="401 403 200 200"),  # a script's HTML fragment: signed out is 401
     "talk:telephony_settings": page(GET="302 403 200 200", POST="302 403 400 400"),
@@ -127,6 +130,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "talk:webhook_cb_agent_status": HOOK,
     "talk:webhook_cb_dial_done": HOOK,
     "talk:webhook_confirm": HOOK,
+    "talk:webhook_recorded": HOOK,
+    "talk:webhook_recording_status": HOOK,
     "talk:webhook_connect_agent": HOOK,
     "talk:webhook_greeting_key": HOOK,
     "talk:webhook_hold_key": HOOK,

@@ -154,6 +154,7 @@
     $("console-offer-empty").hidden = Boolean(offer);
     $("console-offer-empty").textContent = state.availability.available || state.availability.call_status
       ? "No offer right now." : "No offer right now. Go online to receive calls and callbacks.";
+    renderRecording(offer);
     if (!offer) return;
     $("offer-kind").textContent = KIND[offer.kind] || offer.kind;
     $("offer-kind").className = `talk-badge kind-${offer.kind}`;
@@ -168,6 +169,21 @@
     $("offer-later").hidden = offer.kind !== "callback";
     $("offer-later").disabled = acting;
     tick();
+  }
+
+  // The caller's recorded name and reason (SPEC C14): the native player, loaded only when the
+  // agent presses play. The same recording keeps playing across the state's reloads; an offer
+  // without one (or no offer) stops it.
+  function renderRecording(offer) {
+    const recording = offer && offer.recording;
+    const player = $("offer-recording-audio");
+    $("offer-recording").hidden = !recording;
+    if (!recording) {
+      if (player.hasAttribute("src")) { player.pause(); player.removeAttribute("src"); player.load(); }
+      return;
+    }
+    if (player.getAttribute("src") !== recording.url) player.src = recording.url;
+    $("offer-recording-length").textContent = recording.duration_seconds ? `${recording.duration_seconds} s` : "";
   }
 
   function cell(text, className) {

@@ -4,8 +4,9 @@
 // always comes from GET /talk/queue/rows.json (rendered and escaped by the server), on every
 // hint, on (re)connect, every 15 s while the socket is up (waits grow, offers count down; a
 // hint may be lost) and every 5 s while it is down. The push's payload is never read.
-// While a supervisor has a row's actions open, or is typing in one, the table is not
-// replaced under them: the reload waits until they close it.
+// While a supervisor has a row's actions open, or is typing in one, or listens to a caller's
+// recorded name (SPEC C14), the table is not replaced under them: the reload waits until they
+// close it, or the recording stops.
 (() => {
   const section = document.getElementById("queue-table");
   if (!section) return;
@@ -28,11 +29,29 @@
     live.textContent = text;
   }
 
+  const PAUSE_TEXT = paused ? paused.textContent : "";
+  const PLAYING_TEXT = "Updates wait while a recording plays.";
+
+  function playing() {
+    for (const player of section.querySelectorAll("audio")) {
+      if (!player.paused && !player.ended) return true;
+    }
+    return false;
+  }
+
   function busy() {
-    // An open action panel, or focus inside one: leave the table alone.
+    // An open action panel, or focus inside one, or a recording playing: leave the table alone.
     if (section.querySelector("details[open]")) return true;
+    if (playing()) return true;
     const active = document.activeElement;
     return Boolean(active && section.contains(active) && active.closest("form"));
+  }
+
+  function hold() { // say why the table waits
+    waiting = true;
+    if (!paused) return;
+    paused.textContent = playing() ? PLAYING_TEXT : PAUSE_TEXT;
+    paused.hidden = false;
   }
 
   function stop() { // the session ended (SC shows "Signed out"): no more requests or reconnects
@@ -43,11 +62,7 @@
 
   async function refresh() {
     if (SC.isSignedOut()) return;
-    if (busy()) {
-      waiting = true;
-      if (paused) paused.hidden = false;
-      return;
-    }
+    if (busy()) { hold(); return; }
     const answer = await SC.request(url);
     if (answer.status === 401) { stop(); return; }
     if (answer.status === 403) { // no longer a supervisor: say so and stop asking
@@ -57,7 +72,7 @@
       return;
     }
     if (!answer.ok || typeof answer.payload.html !== "string") return; // the next hint or tick tries again
-    if (busy()) { waiting = true; if (paused) paused.hidden = false; return; } // opened meanwhile
+    if (busy()) { hold(); return; } // opened (or started playing) meanwhile
     section.innerHTML = answer.payload.html;
     if (summary) {
       for (const count of summary.querySelectorAll("[data-count]")) {
@@ -75,13 +90,15 @@
     pending = setTimeout(() => { pending = null; refresh(); }, 250);
   }
 
-  // Closing the actions (or leaving their form) lets an owed reload happen.
-  section.addEventListener("toggle", () => {
+  // Closing the actions (or leaving their form), or a recording stopping, lets an owed reload happen.
+  function release() {
     if (waiting && !busy()) { waiting = false; if (paused) paused.hidden = true; soon(); }
-  }, true);
-  section.addEventListener("focusout", () => {
-    setTimeout(() => { if (waiting && !busy()) { waiting = false; if (paused) paused.hidden = true; soon(); } }, 0);
-  });
+  }
+  section.addEventListener("toggle", release, true);
+  section.addEventListener("focusout", () => { setTimeout(release, 0); });
+  // Media events do not bubble: listen in the capture phase.
+  section.addEventListener("pause", release, true);
+  section.addEventListener("ended", release, true);
 
   function connect() {
     if (SC.isSignedOut()) return;

@@ -16,11 +16,21 @@ from supportcenter.pagination import PageQuery, page_serializer, paginate
 from supportcenter.models import Group
 from supportcenter.queries import read_query
 from talk.api.base import IsAccountSupervisor
-from talk.models import CallbackRequest
+from talk.models import CallbackRequest, CallerRecording
 from talk.selectors.calls import access_callback_request, callback_request_list
 from talk.selectors.queue import late_seconds, with_first_offer
+from talk.selectors.recordings import recording_of, recording_summary
 from talk.services import supervision
 from talk.services.callback_requests import CallbackRateLimited
+
+
+class CallbackRequestRecordingOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=CallerRecording.State.values,
+        help_text="awaited (being recorded), fetching (arriving), stored, none (nothing said), failed, deleted "
+                  "(after the account's retention).")
+    duration_seconds = serializers.IntegerField(allow_null=True, min_value=0)
+    url = serializers.URLField(allow_null=True, help_text="Plays the WAV file (this API's auth); only when stored.")
 
 
 class CallbackRequestOutput(serializers.Serializer):
@@ -53,6 +63,10 @@ class CallbackRequestOutput(serializers.Serializer):
     cancelled_by = serializers.ChoiceField(choices=CallbackRequest.CancelledBy.values,
                                            help_text="supervisor or caller; empty when not cancelled.")
     cancel_reason = serializers.CharField(allow_blank=True)
+    recording = CallbackRequestRecordingOutput(
+        allow_null=True,
+        help_text="The caller's recorded name and reason (C14), on lines that ask for it; null: none asked for.",
+    )
 
 
 CallbackRequestPage = page_serializer("CallbackRequestPage", "callback_requests", CallbackRequestOutput)
@@ -85,7 +99,15 @@ def callback_request_payload(request: Request, item: CallbackRequest) -> dict:
         "assigned_at": item.assigned_at,
         "cancelled_by": item.cancelled_by,
         "cancel_reason": item.cancel_reason,
+        "recording": _recording(request, item),
     }
+
+
+def _recording(request: Request, item: CallbackRequest) -> dict | None:
+    summary = recording_summary(recording_of(item), api=True)
+    if summary is not None and summary["url"] is not None:
+        summary["url"] = request.build_absolute_uri(summary["url"])
+    return summary
 
 
 def _one(request: Request, request_id: int) -> CallbackRequest:
@@ -95,7 +117,7 @@ def _one(request: Request, request_id: int) -> CallbackRequest:
     if item is None:
         raise Http404
     item = with_first_offer(CallbackRequest.objects.filter(account=request.account, pk=item.pk)) \
-        .select_related("call").first()
+        .select_related("call", "recording").first()
     if item is None:  # pragma: no cover - gone between the two reads
         raise Http404
     return item
@@ -170,6 +192,7 @@ class CallbackRequestListView(APIView):
         rows = callback_request_list(
             account=request.account, state=query.get("state"), newest_first=query["sort_order"] == "desc"
         ).prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))  # group_ids: one query a page
+        rows = rows.select_related("recording")  # the recording: in the page's own query
         if "line_id" in query:
             rows = rows.filter(line_id=query["line_id"])
         if "scheduled" in query:

@@ -26,6 +26,15 @@ class OfferOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField(help_text="The offer goes to the next agent after this.")
     callback_request_id = serializers.IntegerField(allow_null=True)
     confirmed = serializers.BooleanField(allow_null=True, help_text="Callbacks: false when captured on the first key, before the caller confirmed.")
+    recording = inline_serializer(
+        "OfferRecording",
+        {
+            "url": serializers.CharField(help_text="Plays the WAV file for a signed-in member (the account's pages)."),
+            "duration_seconds": serializers.IntegerField(allow_null=True, min_value=0),
+        },
+        allow_null=True,
+        help_text="Callbacks: the caller's recorded name and reason, once it can be played (C14); else null.",
+    )
 
 
 class CurrentOfferEnvelope(serializers.Serializer):
@@ -67,9 +76,9 @@ class _AnswerOfferView(APIView):
                 raise
             # Someone else won, it timed out, or it was withdrawn: the console shows it gone (R5).
             return Response({"error": "OfferWithdrawn", "description": error.message}, status=status.HTTP_409_CONFLICT)
-        offer = Offer.objects.select_related("entry__line", "entry__call", "entry__callback_request").get(
-            account=account, pk=offer.pk
-        )
+        offer = Offer.objects.select_related(
+            "entry__line", "entry__call", "entry__callback_request__recording"
+        ).get(account=account, pk=offer.pk)
         return Response({"offer": {**offer_payload(offer), "state": offer.state}})
 
 

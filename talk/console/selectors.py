@@ -62,7 +62,7 @@ def recent_activity(*, account: Account, agent: User, limit: int = RECENT_OFFERS
     rows = (
         Offer.objects.filter(account=account, agent=agent)
         .exclude(state=Offer.State.OFFERED)
-        .select_related("entry__line", "entry__call", "entry__callback_request__ticket")
+        .select_related("entry__line", "entry__call", "entry__callback_request__ticket", "entry__callback_request__recording")
         .order_by("-created_at", "-pk")[:limit]
     )
     return [

@@ -22,7 +22,7 @@ def current_offer(*, account: Account, agent: User) -> Offer | None:
     """The agent's open offer (at most one, R2), with what the console shows."""
     return (
         Offer.objects.filter(account=account, agent=agent, state=Offer.State.OFFERED)
-        .select_related("entry__line", "entry__call", "entry__callback_request")
+        .select_related("entry__line", "entry__call", "entry__callback_request__recording")
         .first()
     )
 

@@ -21,8 +21,9 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.utils import timezone
 
 from supportcenter.models import Account, Group, User
-from talk.models import CallbackRequest, Line, Offer, QueueEntry
+from talk.models import CallbackRequest, CallerRecording, Line, Offer, QueueEntry
 from talk.selectors.queue import MENU_STAGES, waiting_or_scheduled_q
+from talk.selectors.recordings import recording_of, recording_url
 from talk.selectors.routing import line_routing_groups, request_routing_groups
 
 DUE, QUEUED, LATER = 0, 1, 2  # the three parts of the page, in routing order
@@ -72,7 +73,8 @@ def supervision_queue(*, account: Account, line_id: int | None = None, group_id:
     annotations, order = queue_order(now)
     return (
         entries.annotate(**annotations)
-        .select_related("line", "call", "callback_request__assignee", "callback_request__accepted_by")
+        .select_related("line", "call", "callback_request__assignee", "callback_request__accepted_by",
+                        "callback_request__recording")  # the recorded name (C14): in the page's own query
         .order_by(*order)
     )
 
@@ -106,6 +108,12 @@ class QueueRow:
     request: CallbackRequest | None
     confirmed: bool | None  # None: a live caller
     assignee: User | None
+    recording: CallerRecording | None = None  # the caller's recorded name and reason (C14), if asked for
+
+    @property
+    def recording_url(self) -> str | None:
+        """Where the page plays it; None while it cannot be played."""
+        return recording_url(self.recording.request_id) if self.recording and self.recording.playable else None
 
     @property
     def waited_text(self) -> str:
@@ -196,6 +204,7 @@ def queue_rows(*, account: Account, entries: Sequence[QueueEntry], now: datetime
             scheduled_for=request.scheduled_for if request is not None else None,
             request=request, confirmed=request.confirmed if request is not None else None,
             assignee=request.assignee if request is not None else None,
+            recording=recording_of(request),
         ))
     return rows
 
