@@ -25,9 +25,12 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
         worker = router = dialer = None
+        # Where this server is, for what is written outside a request: the worker's simulated
+        # calls back into it, the links of ticket notes (SPEC C14) written in this process too.
+        public = os.environ.get("SC_PUBLIC_BASE_URL") or f"http://localhost:{port}"
+        settings.PUBLIC_BASE_URL = public
         if not no_worker:
-            # The worker places simulated calls back into this server: tell it where it is.
-            env = {**os.environ, "SC_PUBLIC_BASE_URL": os.environ.get("SC_PUBLIC_BASE_URL") or f"http://localhost:{port}"}
+            env = {**os.environ, "SC_PUBLIC_BASE_URL": public}
             worker = subprocess.Popen([sys.executable, "manage.py", "tasks"], cwd=settings.BASE_DIR, env=env)
             # Provider calls (callback attempts, connecting live callers): talk.dialer. One
             # thread on SQLite, whose writers queue on one lock anyway.
