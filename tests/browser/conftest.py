@@ -6,6 +6,9 @@ import shutil
 
 import pytest
 
+from callsim import gateway
+from tests.talk.calls_support import ClientTransport
+
 # Playwright's sync API keeps an event loop in this thread; Django would then refuse
 # ORM calls made by the test itself. The live server runs in its own thread anyway.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -38,13 +41,34 @@ def browser():
         instance.close()
 
 
-@pytest.fixture
-def page(browser):
+def _new_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser):
+    yield from _new_page(browser)
+
+
+@pytest.fixture
+def second_page(browser):
+    """Another person's browser (its own cookies): a supervisor and an agent side by side."""
+    yield from _new_page(browser)
+
+
+@pytest.fixture
+def console_inline(settings, monkeypatch):
+    """For tests of the agent console on the (WSGI) live server: tasks run inline (the live
+    server's thread reads the same settings, so it routes and dials inline), the simulator's
+    calls reach the server through Django's test client, and the console polls every second
+    (no socket on a WSGI server)."""
+    settings.TASKS_SYNC = True
+    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
+    settings.CONSOLE_POLL_SECONDS = 1
 
 
 def account_url(live_server, account, path: str = "/") -> str:

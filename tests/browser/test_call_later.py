@@ -11,21 +11,14 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from callsim import gateway
 from talk import routing
 from talk.models import CallbackRequest, Offer
 from talk.services.callback_requests import callback_request_create
 from tests.browser.conftest import sign_in
-from tests.talk.calls_support import CALLER, ClientTransport, make_line
+from tests.talk.calls_support import CALLER, make_line
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_inline")]
 
-
-@pytest.fixture(autouse=True)
-def inline_tasks(settings, monkeypatch):
-    settings.TASKS_SYNC = True
-    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
-    settings.CONSOLE_POLL_SECONDS = 1
 
 
 def test_an_agent_calls_a_callback_later_and_the_offer_goes_away(page, live_server, acme, bob):  # SPEC R16, R15

@@ -13,32 +13,18 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from callsim import gateway
 from talk import routing
 from talk.models import AgentPresence, Offer
 from talk.services.callback_requests import callback_request_create
 from talk.services.callback_requests import TICKET_SUBJECT
 from tests.browser.conftest import sign_in
-from tests.talk.calls_support import CALLER, ClientTransport, make_line
+from tests.talk.calls_support import CALLER, make_line
 from tickets.models import Comment, Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_inline")]
 
 
-@pytest.fixture(autouse=True)
-def inline_tasks(settings, monkeypatch):
-    settings.TASKS_SYNC = True  # the live server's thread reads the same settings
-    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
-    settings.CONSOLE_POLL_SECONDS = 1  # the fallback poll, quicker for the test
 
-
-@pytest.fixture
-def second_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 

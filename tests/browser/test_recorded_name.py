@@ -14,17 +14,16 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from callsim import gateway
 from callsim.audio import clip
 from talk import routing
 from talk.models import CallbackRequest, CallerRecording, Offer
 from talk.services.callback_requests import callback_request_create
 from tests.browser.conftest import sign_in
 from tests.browser.test_accessibility import blocking_violations
-from tests.talk.calls_support import CALLER, ClientTransport, make_line
+from tests.talk.calls_support import CALLER, make_line
 from tests.talk.test_queue_page import callback as queued_callback
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_inline")]
 
 State = CallerRecording.State
 
@@ -52,12 +51,6 @@ PLAY = """async (player) => {
   return result;
 }"""
 
-
-@pytest.fixture(autouse=True)
-def inline_tasks(settings, monkeypatch):
-    settings.TASKS_SYNC = True
-    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
-    settings.CONSOLE_POLL_SECONDS = 1
 
 
 def store(account, request: CallbackRequest, *, seconds: int, state: str = State.STORED) -> bytes:

@@ -31,13 +31,12 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from callsim import gateway
 from talk.models import AgentPresence, CallbackRequest, Offer, QueueEntry
 from tests.browser.conftest import account_url, sign_in
-from tests.talk.calls_support import ClientTransport, make_line, set_presence
+from tests.talk.calls_support import make_line, set_presence
 from tests.talk.factories import route_now, waiting_callback
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("console_inline")]
 
 NUMBER_A = "+14155550141"  # the older waiting callback
 NUMBER_B = "+14155550142"  # the one the supervisor reschedules
@@ -46,20 +45,7 @@ PASS_EVERY = 0.1  # seconds between the loop's routing passes (the "poll slack")
 ON_TIME = 2.0  # seconds: how late the offer may be, beyond one loop interval
 
 
-@pytest.fixture(autouse=True)
-def inline_tasks(settings, monkeypatch):
-    settings.TASKS_SYNC = True  # the live server's thread reads the same settings: it routes inline
-    monkeypatch.setattr(gateway, "transport_factory", ClientTransport)
-    settings.CONSOLE_POLL_SECONDS = 1  # the console's fallback poll (no socket on a WSGI live server)
 
-
-@pytest.fixture
-def agent_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def next_whole_minute(after):
@@ -79,7 +65,7 @@ def open_offers(account) -> list[Offer]:
 
 
 def test_a_supervisor_reschedules_a_callback_and_the_agent_receives_it_on_time(
-    page, agent_page, live_server, acme, alice, bob, dave
+    page, second_page, live_server, acme, alice, bob, dave
 ):  # SPEC S1, S2, R16, R6, R7, R13
     started = time.monotonic()
     zone = ZoneInfo(acme.time_zone)
@@ -91,8 +77,8 @@ def test_a_supervisor_reschedules_a_callback_and_the_agent_receives_it_on_time(
     later = waiting_callback(line, NUMBER_B, minutes_ago=5)  # B
 
     sign_in(page, live_server, acme, "alice@acme.test", "/talk/queue/")
-    sign_in(agent_page, live_server, acme, "dave@acme.test", "/talk/console/")
-    expect(agent_page.locator("#console-offer-empty")).to_be_visible()
+    sign_in(second_page, live_server, acme, "dave@acme.test", "/talk/console/")
+    expect(second_page.locator("#console-offer-empty")).to_be_visible()
     row_b = page.locator(f"tr[data-request='{later.pk}']")
     row_a = page.locator(f"tr[data-request='{older.pk}']")
     expect(row_b.locator(".queue-state")).to_have_text("Waiting")
@@ -117,16 +103,16 @@ def test_a_supervisor_reschedules_a_callback_and_the_agent_receives_it_on_time(
     assert offers_of(acme, later) == []
 
     # 2. Dave goes online: his status wakes routing, which offers him A, the one in the queue, not B.
-    agent_page.get_by_role("radio", name="Online").click()
-    expect(agent_page.get_by_role("radio", name="Online")).to_have_attribute("aria-checked", "true")
-    expect(agent_page.locator("#offer-number")).to_have_text(NUMBER_A)
+    second_page.get_by_role("radio", name="Online").click()
+    expect(second_page.get_by_role("radio", name="Online")).to_have_attribute("aria-checked", "true")
+    expect(second_page.locator("#offer-number")).to_have_text(NUMBER_A)
     [offer_a] = open_offers(acme)
     assert (offer_a.entry_id, offer_a.agent_id) == (older.queue_entry_id, dave.pk)
     assert offers_of(acme, later) == []
     # He doesn't answer it (R6): A goes back to its place, and waits for bob, who is away (R7).
-    agent_page.get_by_role("button", name="Don't answer").click()
-    expect(agent_page.locator("#console-offer-notice")).to_contain_text("next agent")
-    expect(agent_page.locator("#console-offer-empty")).to_be_visible()
+    second_page.get_by_role("button", name="Don't answer").click()
+    expect(second_page.locator("#console-offer-notice")).to_contain_text("next agent")
+    expect(second_page.locator("#console-offer-empty")).to_be_visible()
     assert timezone.now() < due - timedelta(seconds=1), "the steps before the time took longer than LEAD"
 
     # Routing passes until the time: dave is free, yet B is not offered before its time (R16).
@@ -152,8 +138,8 @@ def test_a_supervisor_reschedules_a_callback_and_the_agent_receives_it_on_time(
     assert a_now.state == CallbackRequest.State.PENDING and a_now.queue_entry.state == QueueEntry.State.WAITING
     assert a_now.queue_entry.entered_at < stored.queue_entry.entered_at  # A is the older one
     assert [o.entry_id for o in open_offers(acme)] == [later.queue_entry_id]
-    expect(agent_page.locator("#offer-number")).to_have_text(NUMBER_B)  # the console's poll (no socket here)
-    expect(agent_page.locator("#offer-kind")).to_contain_text("Callback")
+    expect(second_page.locator("#offer-number")).to_have_text(NUMBER_B)  # the console's poll (no socket here)
+    expect(second_page.locator("#offer-kind")).to_contain_text("Callback")
 
     # The queue page shows it due and offered to dave, ahead of the older A (S1: routing order).
     page.goto(account_url(live_server, acme, "/talk/queue/"))
