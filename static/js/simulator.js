@@ -36,7 +36,10 @@
     const live = call.status === "in-progress" && !call.busy;
     panel.querySelectorAll("button, input").forEach((el) => { el.disabled = !live; });
     clearTimeout(timer);
+    // While busy, until the action is done; while live, every two seconds: the carrier may move
+    // the call without this page (an agent took it: the caller left the queue for them).
     if (call.busy) timer = setTimeout(() => load(call.id), 400);
+    else if (call.status === "in-progress") timer = setTimeout(() => load(call.id), 2000);
   }
 
   async function load(id) {

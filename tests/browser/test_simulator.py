@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 from django_scopes import scope
 
-from talk.models import CallbackRequest
+from talk import routing
+from talk.models import AgentPresence, CallbackRequest
+from talk.services.offers import offer_accept
 from tests.browser.conftest import sign_in
-from tests.talk.calls_support import make_line
+from tests.talk.calls_support import make_line, set_presence
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,3 +32,19 @@ def test_a_person_asks_for_a_callback_in_the_simulator(page, live_server, acme, 
     with scope(account=acme):
         request = CallbackRequest.objects.get()
     assert (request.number, request.state, request.confirmed) == ("+14155550111", "pending", True)
+
+
+def test_the_page_follows_the_call_when_an_agent_takes_it(page, live_server, acme, bob, console_inline):  # SPEC O1, R5
+    make_line(acme)
+    sign_in(page, live_server, acme, "bob@acme.test")
+    page.click("text=Call simulator")
+    page.click("#sim-dial button[type=submit]")
+    page.wait_for_selector("#sim-status-label:has-text('in queue')")
+    set_presence(acme, bob, AgentPresence.Status.ONLINE)
+    with scope(account=acme):
+        [offer] = routing.route_account(acme)
+        offer_accept(account=acme, offer_id=offer.pk, agent=bob)  # the carrier connects the caller to bob
+    # Nobody clicks: the page hears that the caller left the queue and the call ended.
+    page.wait_for_selector("#sim-status-label:has-text('completed')")
+    page.locator("#sim-transcript").get_by_text("Left queue").wait_for()
+    assert page.locator("#sim-hangup").is_disabled()
