@@ -43,6 +43,7 @@
   let loading = null;
   let acting = false;
   let noticeFor = null; // the offer the notice speaks of
+  let callNotice = null; // the number of the call the notice speaks of, until the agent is free again
 
   // --- Noticing an offer without looking: a tone, the tab's title, a notification ---------
   const baseTitle = document.title;
@@ -116,6 +117,7 @@
 
   function notice(offerId, text) { // what became of an offer, said once
     noticeFor = offerId;
+    callNotice = null;
     show($("console-offer-notice"), text);
   }
 
@@ -334,6 +336,10 @@
         const previous = state.offer ? state.offer.id : null;
         state = fresh;
         if (state.offer && state.offer.id !== previous) { notice(null, ""); alertOffer(state.offer); }
+        else if (callNotice && !state.offer && !state.availability.call_status) {
+          // "Calling back…" is over: the agent is free again (the result is in Recent activity).
+          notice(noticeFor, `Your call with ${callNotice} has ended.`);
+        }
         else if (previous && !state.offer && noticeFor !== previous) {
           // Gone without a word (polling, or a missed push): say what became of it.
           const gone = state.recent.find((item) => item.id === previous);
@@ -454,7 +460,7 @@
     });
   });
 
-  async function answerOffer(url, done) {
+  async function answerOffer(url, done, call = false) {
     const offer = state.offer;
     if (!offer || acting) return;
     acting = true;
@@ -462,7 +468,10 @@
     show($("console-offer-error"), "");
     try {
       const answer = await send("POST", withId(url, offer.id));
-      if (answer.ok) notice(offer.id, done(answer.payload.offer));
+      if (answer.ok) {
+        notice(offer.id, done(answer.payload.offer));
+        if (call) callNotice = offer.number;
+      }
       else if (answer.status === 409 || answer.status === 404) notice(offer.id, describe(answer.payload));
       else show($("console-offer-error"), describe(answer.payload));
     } catch (error) {
@@ -476,7 +485,7 @@
   $("offer-call").addEventListener("click", () => answerOffer(cfg.acceptUrl, (offer) =>
     offer.kind === "callback"
       ? `Calling back ${offer.number}: ${state.device ? `your device (${state.device}) rings first` : "your softphone rings first"}.`
-      : `Connecting you to ${offer.number}.`));
+      : `Connecting you to ${offer.number}.`, true));
   $("offer-decline").addEventListener("click", () => answerOffer(cfg.declineUrl, () => WITHDRAWN.declined));
 
   // --- "Call later" (R16): a time picked in the account's zone ------------------------------

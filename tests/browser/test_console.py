@@ -74,7 +74,9 @@ def test_two_agents_pass_a_callback_along_and_one_calls_back(page, second_page, 
 
     expect(dave_page.locator("#offer-number")).to_have_text(CALLER)
     dave_page.get_by_role("button", name="Call", exact=True).click()
-    expect(dave_page.locator("#console-offer-notice")).to_contain_text(f"Calling back {CALLER}")
+    # "Calling back …", then (the simulated callback is over in a moment) the agent is free again.
+    expect(dave_page.locator("#console-offer-notice")).to_contain_text(f"Your call with {CALLER} has ended.")
+    expect(dave_page.locator("#console-availability")).to_contain_text("Available")
     expect(dave_page.locator("#console-recent")).to_contain_text("Accepted")
     expect(dave_page.locator("#console-recent a")).to_contain_text("Ticket #")
     expect(bob_page.locator("#console-recent")).to_contain_text("Declined")
