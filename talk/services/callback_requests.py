@@ -375,10 +375,15 @@ def callback_customer_result(*, account: Account, attempt: CallbackAttempt, resu
                           note=f"Callback attempt {attempt.number} to {request.number}: {words}.{retry}")
 
 
+LOST = "lost"  # the status the reconciliation gives a leg whose end was never heard (R1)
+
+
 @atomic
 def callback_agent_leg_ended(*, account: Account, attempt_id: int, status: str) -> bool:
     """The agent's leg is over: the agent is free (R1). An agent who never answered gives
-    the request back to its original place in the queue (R6). Once per attempt."""
+    the request back to its original place in the queue (R6). A leg the reconciliation
+    ends as ``LOST`` while its customer's dial never reported a result closes the request
+    as not reached, so it is not left "calling back" for ever. Once per attempt."""
     now = timezone.now()
     if not CallbackAttempt.objects.filter(account=account, pk=attempt_id, agent_leg_ended_at__isnull=True).update(
         agent_leg_ended_at=now
@@ -388,6 +393,13 @@ def callback_agent_leg_ended(*, account: Account, attempt_id: int, status: str) 
     if ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt_id), CallbackAttempt.Status.AGENT_UNREACHED,
                     only_from=(CallbackAttempt.Status.CALLING_AGENT,), ended_at=now):
         _give_back(account, attempt, status)
+    elif status == LOST and ATTEMPT.move(CallbackAttempt.objects.filter(pk=attempt_id), CallbackAttempt.Status.FAILED,
+                                         only_from=(CallbackAttempt.Status.CALLING_CUSTOMER,), ended_at=now):
+        request = attempt.request
+        _finish(request, Request.FAILED, CallbackRequest.Outcome.FAILED)
+        callback_request_note(account=account, request=request, note=(
+            f"The result of the callback to {request.number} was never heard from the provider; it is listed as "
+            "not reached. Call again if the customer was not spoken to."))
     agent_busy_end(account=account, attempt_id=attempt_id)
     return True
 

@@ -15,7 +15,7 @@ from supportcenter.audit import audit_record
 from talk.enqueue import wake_router
 from talk.models import AgentPresence, CallbackAttempt
 from talk.services.callback_calls import AGENT_RING_SECONDS
-from talk.services.callback_requests import callback_agent_leg_ended
+from talk.services.callback_requests import LOST, callback_agent_leg_ended
 
 # R1: a lost provider event is reconciled within a bounded time.
 LONGEST_CALL = timedelta(hours=4)  # no call's end heard for this long: it is not going on
@@ -66,10 +66,11 @@ def agents_reconcile(now: datetime | None = None) -> int:
             continue
         with transaction.atomic(), scope(account=presence.account):
             attempt = presence.busy_attempt
-            # The leg's end, as its status callback would have said: it frees the agent, and
-            # a request whose agent never answered goes back to its place (R6).
+            # The leg's end, as its status callback would have said: it frees the agent; a
+            # request whose agent never answered goes back to its place (R6), one whose
+            # customer's result never came is closed as not reached (never left in progress).
             freed_by_leg = attempt is not None and callback_agent_leg_ended(
-                account=presence.account, attempt_id=attempt.pk, status="lost"
+                account=presence.account, attempt_id=attempt.pk, status=LOST
             )
             if freed_by_leg or AgentPresence.objects.filter(
                 pk=presence.pk, busy=True, busy_call=presence.busy_call, busy_attempt=presence.busy_attempt

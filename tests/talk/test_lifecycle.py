@@ -19,11 +19,12 @@ from supportcenter.models import AuditEntry
 from talk import greetings_catalog as catalog
 from talk import lifecycle
 from talk.models import AgentPresence, Call, CallbackAttempt, CallbackRequest, Offer, QueueEntry
-from talk.services.callback_requests import callback_request_confirm, callback_request_create
+from talk.services.callback_requests import callback_agent_answered, callback_request_confirm, callback_request_create
 from talk.services.offers import offer_accept
 from talk.services.reconcile import agents_reconcile
 from talk.services.telephony import telephony_settings_update
 from talk.telephony import twilio_gateway
+from tickets.models import Comment
 from tests.talk.calls_support import CALLER, Phone, calls_of, requests_of
 from tests.talk.test_console_support import inline_tasks, route  # noqa: F401
 from tests.talk.test_telephony_twilio import SID, TOKEN, FakeTwilioCloud
@@ -262,6 +263,28 @@ def test_the_reconciliation_gives_back_a_callback_whose_agent_leg_status_was_los
     assert attempt.status == CallbackAttempt.Status.AGENT_UNREACHED and attempt.agent_leg_ended_at is not None
     assert request.state == CallbackRequest.State.PENDING  # back at its place (R6)
     assert audit.data == {"reason": "the agent's device never reported an answer"}
+
+
+def test_the_reconciliation_closes_a_callback_whose_customer_result_never_came(
+        acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks):  # SPEC R1, R10
+    use_twilio(acme, FakeTwilioCloud(), monkeypatch)
+    with scope(account=acme):
+        request = callback_request_create(line=main_line, number=OTHER)
+    [offer] = route(acme)
+    accept(acme, offer, bob, django_capture_on_commit_callbacks)
+    with scope(account=acme):
+        attempt = CallbackAttempt.objects.get()
+        callback_agent_answered(account=acme, attempt=attempt)  # then neither the dial's result nor the leg's end
+    assert agents_reconcile(timezone.now() + timedelta(hours=3)) == 0  # a long call: still busy
+    assert agents_reconcile(timezone.now() + timedelta(hours=5)) == 1
+    assert presence(acme, bob).busy is False
+    with scope(account=acme):
+        request.refresh_from_db()
+        attempt.refresh_from_db()
+        notes = list(Comment.objects.filter(ticket_id=request.ticket_id).values_list("body", flat=True))
+    assert (attempt.status, request.state, request.outcome) == ("failed", "failed", "failed")
+    assert request.ended_at is not None  # not "calling back" for ever: in the agent's could-not-reach list
+    assert any("was never heard from the provider" in note for note in notes), notes
 
 
 def test_the_reconciliation_frees_an_agent_whose_call_ended_without_freeing_them(phone, acme, bob):  # SPEC R1
