@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH_DATABASE, BENCH_REDIS, ROOT, Figure, table  # noqa: E402
 
-BENCHES = ["routing", "drain", "races", "webhooks", "pushes", "memory", "search"]
+BENCHES = ["routing", "drain", "races", "webhooks", "pushes", "memory", "search", "recordings"]
 MARK = "FIGURES-JSON:"
 RESULTS = ROOT / "bench" / "results" / "latest.md"
 

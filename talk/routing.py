@@ -64,7 +64,8 @@ DECLINING_STATUSES = (AgentPresence.Status.OFFLINE, AgentPresence.Status.TRANSFE
 def offer_payload(offer: Offer) -> dict:
     """What the agent sees of an offer. ``recording``: the caller's recorded name and reason
     when it can be played (C14); read it with ``entry__callback_request__recording`` in the
-    select_related, or it costs one query per callback offer."""
+    select_related (the console's and the API's reads do), else one query per callback offer
+    (the pass that makes the offer: see ``_waiting_entries``)."""
     entry = offer.entry
     request = getattr(entry, "callback_request", None) if entry.kind == QueueEntry.Kind.CALLBACK else None
     number = request.number if request else (entry.call.caller_number or entry.call.from_raw if entry.call else "")
@@ -189,7 +190,9 @@ def _waiting_entries(account: Account, takeable: Q | None = None, after: tuple[d
     entries = QueueEntry.objects.filter(routable_q(now), account=account, line__enabled=True).exclude(pk__in=open_entries)
     if takeable is not None:
         entries = entries.filter(takeable)
-    entries = entries.select_related("line", "call", "callback_request__recording")
+    # Not the recording (C14): each offer made reads its own for the payload; a join would be paid
+    # by every pass, most of which make no offer (the two measure the same: bench/recordings.py).
+    entries = entries.select_related("line", "call", "callback_request")
     if scheduled:
         return entries.filter(callback_request__scheduled_for__isnull=False).order_by(
             "callback_request__scheduled_for", "entered_at", "pk")
