@@ -14,6 +14,7 @@ from supportcenter.errors import ServiceError
 from talk.console import selectors
 from talk.models import Offer
 from talk.routing import offer_payload
+from talk.selectors.recordings import recording_url
 from talk.services.offers import offer_accept, offer_decline
 
 # --- Offers (R5, R6) ---------------------------------------------------------------
@@ -29,7 +30,7 @@ class OfferOutput(serializers.Serializer):
     recording = inline_serializer(
         "OfferRecording",
         {
-            "url": serializers.CharField(help_text="Plays the WAV file for a signed-in member (the account's pages)."),
+            "url": serializers.URLField(help_text="Plays the WAV file (this API's auth)."),
             "duration_seconds": serializers.IntegerField(allow_null=True, min_value=0),
         },
         allow_null=True,
@@ -54,11 +55,20 @@ OFFER_GONE_SCHEMA = inline_serializer(
 )
 
 
+def _for_api(request: Request, payload: dict) -> dict:
+    """The offer as the console has it, its recording played from the API's route (a token
+    client cannot use the pages' session route)."""
+    if payload.get("recording"):
+        url = recording_url(payload["callback_request_id"], api=True)
+        payload = {**payload, "recording": {**payload["recording"], "url": request.build_absolute_uri(url)}}
+    return payload
+
+
 class CurrentOfferView(APIView):
     @extend_schema(responses=CurrentOfferEnvelope, summary="The signed-in agent's open offer, or null")
     def get(self, request: Request) -> Response:
         offer = selectors.current_offer_payload(account=request.account, agent=request.user)
-        return Response({"offer": offer})
+        return Response({"offer": _for_api(request, offer) if offer is not None else None})
 
 
 class _AnswerOfferView(APIView):
@@ -79,7 +89,7 @@ class _AnswerOfferView(APIView):
         offer = Offer.objects.select_related(
             "entry__line", "entry__call", "entry__callback_request__recording"
         ).get(account=account, pk=offer.pk)
-        return Response({"offer": {**offer_payload(offer), "state": offer.state}})
+        return Response({"offer": {**_for_api(request, offer_payload(offer)), "state": offer.state}})
 
 
 class OfferAcceptView(_AnswerOfferView):
