@@ -253,12 +253,7 @@ class GroupMembershipListView(ReadMembersWriteAdmins):
     )
     def get(self, request: Request) -> Response:
         query = read_query(GroupMembershipQuery, request)
-        memberships = selectors.group_membership_list(
-            account=request.account, user_id=query.get("user_id"), group_id=query.get("group_id"),
-            descending=descending(query),
-        )
-        body = paginate(request, memberships, "group_memberships", lambda m: group_membership_payload(request, m))
-        return Response(GroupMembershipListEnvelope(body).data)
+        return _membership_page(request, query, user_id=query.get("user_id"), group_id=query.get("group_id"))
 
     @extend_schema(
         request=GroupMembershipCreateEnvelope, responses={201: GroupMembershipEnvelope},
@@ -273,6 +268,36 @@ class GroupMembershipListView(ReadMembersWriteAdmins):
             GroupMembershipEnvelope({"group_membership": group_membership_payload(request, membership)}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+def _membership_page(request: Request, query: dict, *, user_id: int | None = None,
+                     group_id: int | None = None) -> Response:
+    memberships = selectors.group_membership_list(
+        account=request.account, user_id=user_id, group_id=group_id, descending=descending(query),
+    )
+    body = paginate(request, memberships, "group_memberships", lambda m: group_membership_payload(request, m))
+    return Response(GroupMembershipListEnvelope(body).data)
+
+
+class UserGroupMembershipListView(ReadMembersWriteAdmins):
+    """``users/{id}/group_memberships.json``: the reference's nested list of one user's groups."""
+
+    @extend_schema(parameters=[PageQuery], responses=GroupMembershipListEnvelope, summary="One user's group memberships")
+    def get(self, request: Request, user_id: int) -> Response:
+        # Another account's user, or no user: the same 404 (T3).
+        if not 0 < user_id <= selectors.MAX_ID or selectors.access_member(account=request.account, user_id=user_id) is None:
+            raise Http404
+        return _membership_page(request, read_query(PageQuery, request), user_id=user_id)
+
+
+class GroupMembersListView(ReadMembersWriteAdmins):
+    """``groups/{id}/memberships.json``: the reference's nested list of one group's members."""
+
+    @extend_schema(parameters=[PageQuery], responses=GroupMembershipListEnvelope, summary="One group's memberships")
+    def get(self, request: Request, group_id: int) -> Response:
+        if selectors.access_group(account=request.account, group_id=group_id) is None:
+            raise Http404
+        return _membership_page(request, read_query(PageQuery, request), group_id=group_id)
 
 
 class GroupMembershipDetailView(ReadMembersWriteAdmins):

@@ -14,6 +14,9 @@ api_v2 = [
     path("users/search.json", api.UserSearchView.as_view(), name="api_users_search"),
     path("groups.json", api.GroupListView.as_view(), name="api_groups"),
     path("groups/<int:group_id>.json", api.GroupDetailView.as_view(), name="api_group"),
+    path("groups/<int:group_id>/memberships.json", api.GroupMembersListView.as_view(), name="api_group_memberships_of"),
+    path("users/<int:user_id>/group_memberships.json", api.UserGroupMembershipListView.as_view(),
+         name="api_user_group_memberships"),
     path("group_memberships.json", api.GroupMembershipListView.as_view(), name="api_group_memberships"),
     path(
         "group_memberships/<int:membership_id>.json",

@@ -69,6 +69,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "api_group": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 400 404", PATCH="401 403 405 405", DELETE="401 403 204 404"),
     "api_group_membership": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 204 404"),
     "api_group_memberships": api(GET="401 200 200 200", POST="401 403 400 400", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
+    "api_group_memberships_of": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
+    "api_user_group_memberships": api(GET="401 200 200 404", POST="401 403 405 405", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
     "api_groups": api(GET="401 200 200 200", POST="401 403 400 400", PUT="401 403 405 405", PATCH="401 403 405 405", DELETE="401 403 405 405"),
     "api_me": api(GET="401 200 200 200"),
     "api_schema": page(GET="200 200 200 200"),

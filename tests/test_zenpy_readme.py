@@ -108,6 +108,8 @@ def test_users_and_groups(zendesk, acme, alice, bob):  # SPEC A1
     assert zendesk.users(id=bob.pk).name == "Bob Agent"
     assert [g.name for g in zendesk.groups()] == ["Phones"]
     assert [m.user_id for m in zendesk.group_memberships()] == [bob.pk]
+    assert [m.group_id for m in zendesk.users.group_memberships(bob.pk)] == [group.pk]
+    assert [m.user_id for m in zendesk.groups.memberships(group.pk)] == [bob.pk]
 
 
 def test_show_many_audits_and_update_many(zendesk):  # SPEC A1

@@ -324,3 +324,26 @@ def test_a_group_a_line_routes_to_cannot_be_deleted(alice_api, acme):  # SPEC R1
     with scope(account=acme):
         Line.objects.filter(pk=line.pk).update(default_group=None)
     assert alice_api.delete(f"/api/v2/groups/{group.pk}.json").status_code == 204
+
+
+def test_the_nested_lists_give_one_users_or_one_groups_memberships(bob_api, acme, alice, bob, dave):  # SPEC A1
+    support, sales = make_group(acme, "Support"), make_group(acme, "Sales")
+    mine = [add_to_group(acme, support, bob), add_to_group(acme, sales, bob)]
+    add_to_group(acme, support, dave)
+    listed = bob_api.get(f"/api/v2/users/{bob.pk}/group_memberships.json").json()
+    assert [(m["id"], m["group_id"]) for m in listed["group_memberships"]] == [(m.pk, m.group_id) for m in mine]
+    assert listed["count"] == 2
+    members = bob_api.get(f"/api/v2/groups/{support.pk}/memberships.json?sort_order=desc").json()
+    assert [m["user_id"] for m in members["group_memberships"]] == [dave.pk, bob.pk]
+    assert bob_api.get(f"/api/v2/users/{alice.pk}/group_memberships.json").json()["group_memberships"] == []
+
+
+def test_the_nested_lists_hide_another_accounts_user_and_group(charlie_api, bob_api, acme, bob, globex, charlie):  # SPEC T3
+    group = make_group(acme, "Support")
+    add_to_group(acme, group, bob)
+    assert_isolated(charlie_api, f"/api/v2/users/{bob.pk}/group_memberships.json",
+                    f"/api/v2/users/{missing_id()}/group_memberships.json")
+    assert_isolated(charlie_api, f"/api/v2/groups/{group.pk}/memberships.json",
+                    f"/api/v2/groups/{missing_id()}/memberships.json")
+    assert bob_api.get(f"/api/v2/users/{charlie.pk}/group_memberships.json").status_code == 404
+    assert bob_api.get(f"/api/v2/users/{2**63}/group_memberships.json").status_code == 404
