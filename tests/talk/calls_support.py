@@ -7,11 +7,13 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.test import Client
 from django_scopes import scope
+from twilio.request_validator import RequestValidator
 
 from callsim.engine import IDEMPOTENCY_HEADER, SimulatedCall
 from talk import services as talk_services
 from talk.models import AgentPresence, CallbackRequest, Call, Line
 from talk.selectors import line_webhook_urls, telephony_auth_token
+from talk.selectors.lines import line_hook
 
 CALLER = "+14155550111"
 LINE_NUMBER = "+14155550100"
@@ -79,6 +81,14 @@ class Phone:
 
     def hangup(self, call: SimulatedCall) -> None:
         call.hangup(self.transport)
+
+    def webhook(self, call_sid: str, name: str, params: dict[str, str], **query) -> tuple[int, str]:
+        """One signed provider request to the line's webhook ``name``, as Twilio sends it: for
+        tests that play the provider's side by hand (events in another order, a retry)."""
+        url = "http://localhost" + line_hook(self.line, name, **query)
+        params = {"AccountSid": "AC" + "1" * 32, "CallSid": call_sid, **params}
+        signature = RequestValidator(self.token).compute_signature(url, params)
+        return self.transport.post(url, params, {"X-Twilio-Signature": signature})
 
     def queued(self, from_: str = CALLER) -> SimulatedCall:
         """A caller who let the greeting pass and now holds in the queue."""

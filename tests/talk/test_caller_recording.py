@@ -15,7 +15,6 @@ from django.utils import timezone
 from django_scopes import scope
 from twilio.http import HttpClient
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator
 
 from callsim import gateway as simulator_gateway
 from callsim.audio import clip
@@ -66,18 +65,6 @@ def answers(phone: Phone, path_end: str) -> list[str]:
     return [body for path, _status, body in phone.transport.responses if path.endswith(path_end)]
 
 
-def post_webhook(phone: Phone, call_sid: str, name: str, params: dict[str, str], **query) -> tuple[int, str]:
-    """A signed provider request to one of the line's webhooks, as Twilio sends it."""
-    url = "http://localhost" + twiml_hook(phone.line, name, **query)
-    params = {"AccountSid": "AC" + "1" * 32, "CallSid": call_sid, **params}
-    signature = RequestValidator(phone.token).compute_signature(url, params)
-    return phone.transport.post(url, params, {"X-Twilio-Signature": signature})
-
-
-def twiml_hook(line, name: str, **query) -> str:
-    return line_hook(line, name, **query)
-
-
 def confirm_from_greeting(phone: Phone):
     """Dial, press the callback key in the greeting, 1 (this number), 1 (confirm)."""
     call = phone.dial()
@@ -103,7 +90,7 @@ def test_from_the_greeting_the_caller_is_recorded_then_the_copy_is_stored(phone,
 
     confirmed = answers(phone, "/confirm/")[-1]
     assert confirmed == twiml.record_name(
-        language="en", action_url=twiml_hook(line, "recorded"), status_url=twiml_hook(line, "recording_status"),
+        language="en", action_url=line_hook(line, "recorded"), status_url=line_hook(line, "recording_status"),
         goodbye=_confirmed_greeting(line),
     )
     assert "<Record " in confirmed and 'maxLength="30"' in confirmed and 'finishOnKey="#"' in confirmed
@@ -165,18 +152,17 @@ def test_a_number_already_waiting_is_not_recorded_again(phone, line, acme):  # S
 
 
 def _awaiting(phone: Phone):
-    """A caller who confirmed and hears the prompt; the provider has not said anything yet."""
+    """A caller asked to confirm their number: the test plays the provider by hand from here
+    (the simulator would confirm and record at once)."""
     call = phone.dial()
     phone.press(call, phone.line.callback_key)
     phone.press(call, "1")
-    # The simulator would record at once; this test plays the provider by hand from here.
-    [request] = requests_of(phone.line.account) or [None]
-    assert request is None
+    assert requests_of(phone.line.account) == []
     return call
 
 
 def _confirm_by_hand(phone: Phone, call_sid: str) -> str:
-    status, body = post_webhook(phone, call_sid, "confirm", {"Digits": "1"}, ctx="call")
+    status, body = phone.webhook(call_sid, "confirm", {"Digits": "1"}, ctx="call")
     assert status == 200
     return body
 
@@ -189,12 +175,12 @@ def test_events_in_any_order_store_it_once(phone, line, acme):  # SPEC C14
     recording_params = {"RecordingSid": RECORDING_SID, "RecordingDuration": "4",
                         "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/X/Recordings/{RECORDING_SID}"}
     # The status callback first (the file is ready), then the call's end, then the action.
-    post_webhook(phone, call.call_sid, "recording_status", {**recording_params, "RecordingStatus": "completed"})
+    phone.webhook(call.call_sid, "recording_status", {**recording_params, "RecordingStatus": "completed"})
     assert recording_of(request).state == State.STORED
-    post_webhook(phone, call.call_sid, "status", {"CallStatus": "completed", "CallDuration": "30"})
-    status, body = post_webhook(phone, call.call_sid, "recorded", recording_params)
+    phone.webhook(call.call_sid, "status", {"CallStatus": "completed", "CallDuration": "30"})
+    status, body = phone.webhook(call.call_sid, "recorded", recording_params)
     assert status == 200 and "<Hangup" in body
-    post_webhook(phone, call.call_sid, "recording_status", {**recording_params, "RecordingStatus": "completed"})
+    phone.webhook(call.call_sid, "recording_status", {**recording_params, "RecordingStatus": "completed"})
     recording = recording_of(request)
     assert (recording.state, recording.duration_seconds, recording.fetch_attempts) == (State.STORED, 4, 1)
     with scope(account=acme):
@@ -205,16 +191,16 @@ def test_a_hang_up_before_the_tone_records_nothing_and_a_late_recording_still_co
     call = _awaiting(phone)
     _confirm_by_hand(phone, call.call_sid)
     [request] = requests_of(acme)
-    post_webhook(phone, call.call_sid, "status", {"CallStatus": "completed", "CallDuration": "12"})
+    phone.webhook(call.call_sid, "status", {"CallStatus": "completed", "CallDuration": "12"})
     assert recording_of(request).state == State.NONE
     assert requests_of(acme)[0].state == CallbackRequest.State.PENDING  # the callback itself stands
 
     # The Record action of a caller who hung up while speaking can come after the call's end.
-    post_webhook(phone, call.call_sid, "recorded", {"RecordingSid": RECORDING_SID, "RecordingDuration": "3"})
+    phone.webhook(call.call_sid, "recorded", {"RecordingSid": RECORDING_SID, "RecordingDuration": "3"})
     with scope(account=acme):
         assert ProviderJob.objects.get().kind == ProviderJob.Kind.FETCH_RECORDING  # due in 2 s
     assert recording_of(request).state == State.FETCHING
-    post_webhook(phone, call.call_sid, "recording_status", {"RecordingSid": RECORDING_SID, "RecordingStatus": "completed",
+    phone.webhook(call.call_sid, "recording_status", {"RecordingSid": RECORDING_SID, "RecordingStatus": "completed",
                                                            "RecordingDuration": "3"})
     assert recording_of(request).state == State.STORED
 
@@ -228,7 +214,7 @@ def test_nothing_to_copy_is_none_and_no_job(phone, line, acme, params):  # SPEC 
     call = _awaiting(phone)
     _confirm_by_hand(phone, call.call_sid)
     [request] = requests_of(acme)
-    post_webhook(phone, call.call_sid, "recording_status", params)
+    phone.webhook(call.call_sid, "recording_status", params)
     assert recording_of(request).state == State.NONE
     with scope(account=acme):
         assert not ProviderJob.objects.exists()
@@ -239,7 +225,7 @@ def test_another_lines_webhook_cannot_touch_the_recording(phone, line, acme, glo
     _confirm_by_hand(phone, call.call_sid)
     other = make_line(globex, callback_record_name=True)
     other_phone = Phone(other)
-    status, _body = post_webhook(other_phone, call.call_sid, "recording_status",
+    status, _body = other_phone.webhook(call.call_sid, "recording_status",
                                  {"RecordingSid": RECORDING_SID, "RecordingStatus": "completed", "RecordingDuration": "3"})
     assert status == 200
     [request] = requests_of(acme)

@@ -243,15 +243,20 @@ def test_a_confirm_after_the_hang_up_makes_nothing_when_nothing_was_captured(pho
 
 
 # --- R1: the reconciliation frees what a lost provider event left busy ------------------
-def test_the_reconciliation_gives_back_a_callback_whose_agent_leg_status_was_lost(
-        acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks):  # SPEC R1, R6
+def bob_calls_back(acme, line, bob, monkeypatch, capture) -> tuple[CallbackRequest, CallbackAttempt]:
+    """Bob accepted a callback through Twilio (faked): its first attempt rings his device."""
     use_twilio(acme, FakeTwilioCloud(), monkeypatch)
     with scope(account=acme):
-        request = callback_request_create(line=main_line, number=OTHER)
+        request = callback_request_create(line=line, number=OTHER)
     [offer] = route(acme)
-    accept(acme, offer, bob, django_capture_on_commit_callbacks)
+    accept(acme, offer, bob, capture)
     with scope(account=acme):
-        attempt = CallbackAttempt.objects.get()
+        return request, CallbackAttempt.objects.get()
+
+
+def test_the_reconciliation_gives_back_a_callback_whose_agent_leg_status_was_lost(
+        acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks):  # SPEC R1, R6
+    request, attempt = bob_calls_back(acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks)
     assert attempt.status == CallbackAttempt.Status.CALLING_AGENT and presence(acme, bob).busy_attempt_id == attempt.pk
     assert agents_reconcile(timezone.now() + timedelta(minutes=1)) == 0  # still ringing: busy
     assert agents_reconcile(timezone.now() + timedelta(minutes=3)) == 1  # no word for too long
@@ -267,13 +272,8 @@ def test_the_reconciliation_gives_back_a_callback_whose_agent_leg_status_was_los
 
 def test_the_reconciliation_closes_a_callback_whose_customer_result_never_came(
         acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks):  # SPEC R1, R10
-    use_twilio(acme, FakeTwilioCloud(), monkeypatch)
+    request, attempt = bob_calls_back(acme, main_line, bob, monkeypatch, django_capture_on_commit_callbacks)
     with scope(account=acme):
-        request = callback_request_create(line=main_line, number=OTHER)
-    [offer] = route(acme)
-    accept(acme, offer, bob, django_capture_on_commit_callbacks)
-    with scope(account=acme):
-        attempt = CallbackAttempt.objects.get()
         callback_agent_answered(account=acme, attempt=attempt)  # then neither the dial's result nor the leg's end
     assert agents_reconcile(timezone.now() + timedelta(hours=3)) == 0  # a long call: still busy
     assert agents_reconcile(timezone.now() + timedelta(hours=5)) == 1

@@ -22,12 +22,10 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from twilio.request_validator import RequestValidator
 
 from callsim.audio import clip
 from talk.dialer import jobs_run_due
 from talk.models import CallbackRequest, CallerRecording, ProviderJob
-from talk.selectors.lines import line_hook
 from tests.talk.calls_support import Phone, make_line
 
 pytestmark = pytest.mark.usefixtures("bob_online")
@@ -72,10 +70,7 @@ def test_every_order_of_a_recordings_events(acme, settings):  # SPEC C14
             self.block.__exit__(None, None, None)
 
         def post(self, name: str, params: dict[str, str], **query) -> str:
-            url = "http://localhost" + line_hook(self.phone.line, name, **query)
-            params = {"AccountSid": "AC" + "1" * 32, "CallSid": self.call.call_sid, **params}
-            signature = RequestValidator(self.phone.token).compute_signature(url, params)
-            status, body = self.phone.transport.post(url, params, {"X-Twilio-Signature": signature})
+            status, body = self.phone.webhook(self.call.call_sid, name, params, **query)
             assert status == 200, body
             return body
 
